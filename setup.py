@@ -13,7 +13,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("_entersys_native_build", ROOT / "native" / "build.py")
+_spec = importlib.util.spec_from_file_location(
+    "_entersys_native_build", ROOT / "native" / "build.py"
+)
 native_build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(native_build)
 

@@ -260,7 +260,7 @@ class Caller:
         full = (list(args) + [0] * 6)[:6]
         for i in range(6):
             b.a[i] = full[i] & 0xFFFFFFFFFFFFFFFF
-        self.lib.stubs[variant](self._pblock)
+        self.lib.stubs[variant](self.block)
         return Result(b.r1, b.r2, b.err, b.raw_rax, b.raw_rdx)
 
     def pipe(self, variant: str = "RawSyscall") -> tuple[int, int]:

@@ -8,7 +8,6 @@ import hashlib
 from pathlib import Path
 
 import z3
-
 from entersys.model import errno as M
 from entersys.model.stubs import StubSpec
 from entersys.proofs.asm import AsmError, Path_, SymExec, read_macro, read_program
@@ -47,7 +46,8 @@ def _mapping_cex(m: z3.ModelRef, rax: z3.ExprRef, rdx: z3.ExprRef, what: str) ->
         values={"RAX": _hex(r), "RDX": _hex(d), "go.r1": _hex(mapped.r1),
                 "go.r2": _hex(mapped.r2), "go.err": mapped.err,
                 "linux_error": M.linux_is_error(r)},
-        replay=f"python -c 'from entersys.model.errno import go_map; print(go_map({r:#x}, {d:#x}))'",
+        replay=("python -c 'from entersys.model.errno import go_map; "
+                f"print(go_map({r:#x}, {d:#x}))'"),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import z3
-
 from entersys.model.errno import MASK64
 
 

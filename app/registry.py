@@ -1,0 +1,33 @@
+"""Which checks `entersys verify` and `entersys check` run, by group. Each entry is a
+function of the parsed options returning result records; imports are lazy so that a group
+that is not selected costs nothing."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from collections.abc import Callable
+
+from entersys.results import CheckResult
+
+GroupFn = Callable[[Namespace], list[CheckResult]]
+
+
+def _verify_errno(opts: Namespace) -> list[CheckResult]:
+    from entersys.proofs import errno
+
+    return errno.run(opts.asm, timeout_ms=opts.timeout_ms)
+
+
+def _check_errno(opts: Namespace) -> list[CheckResult]:
+    from entersys.oracle import errno_native
+
+    return errno_native.run(examples=opts.examples)
+
+
+VERIFY_GROUPS: dict[str, GroupFn] = {
+    "errno": _verify_errno,
+}
+
+CHECK_GROUPS: dict[str, GroupFn] = {
+    "errno": _check_errno,
+}

@@ -1,0 +1,208 @@
+"""The invariants of spec section 5 (I1-I9, I11) and the model's own safety properties as
+named predicates over a View, written with the same Ops as the steps so that the explorer,
+the Hypothesis machine and Z3 all check the one definition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from entersys.model import status as st
+from entersys.model.state import View
+from entersys.model.steps import LOCKED_ROUTINES, Program
+
+
+@dataclass(frozen=True)
+class Invariant:
+    id: str
+    title: str
+    pred: Callable[[Program, View], Any]
+
+
+def _labels_in(prog: Program, routines: tuple[str, ...]) -> set[int]:
+    return {prog.labels[n] for r in routines for n in prog.routines[r][0]}
+
+
+def i0_no_throw(prog: Program, v: View) -> Any:
+    return v.X.and_(*[v.m(i, "throw") == 0 for i in range(v.cfg.ms)])
+
+
+def _owners(prog: Program, v: View, j: int) -> Any:
+    """How many parties own P j (spec I1)."""
+    X = v.X
+    ref = j + 1
+    pcx3 = prog.labels.get("exitsyscallfast.wirep", -1)
+    pc11 = prog.labels.get("reentersyscall.11.Psyscall", -1)
+    ms = [v.m(i, "p") == ref for i in range(v.cfg.ms)]
+    # transient owners: an M between its CAS and wirep, an M between release and the
+    # _Psyscall store (Go's local pp), sysmon between its CAS and handoffp
+    trans = [X.and_(v.m(i, "pc") == pcx3, v.m(i, "oldp") == ref) for i in range(v.cfg.ms)]
+    trans += [X.and_(v.m(i, "pc") == pc11, v.m(i, "pp") == ref, v.m(i, "p") == 0)
+              for i in range(v.cfg.ms)]
+    y_hand = prog.labels.get("retake.handoffp", -1)
+    trans.append(X.and_(v.s("y.pc") == y_hand, v.s("y.p") == ref))
+    idle = v.p(j, "onidle") == 1
+    return X.count(ms) + X.count(trans) + X.ite(idle, 1, 0)
+
+
+def i1_exclusive(prog: Program, v: View) -> Any:
+    """I1: every P has at most one owner; a running P exactly one; a _Psyscall or
+    _Pgcstop P none (nobody, resp. W)."""
+    X = v.X
+    conds = []
+    for j in range(v.cfg.ps):
+        n = _owners(prog, v, j)
+        s = v.p(j, "status")
+        conds.append(n <= 1)
+        conds.append(X.ite(s == st._Prunning, n == 1, True))
+        conds.append(X.ite(X.or_(s == st._Psyscall, s == st._Pgcstop), n == 0, True))
+        conds.append(X.ite(v.p(j, "onidle") == 1, s == st._Pidle, True))
+    return X.and_(*conds)
+
+
+def i2_wiring(prog: Program, v: View) -> Any:
+    """I2: m.p == P implies p.m == M (outside wirep/releasep, which are atomic here)."""
+    X = v.X
+    return X.and_(*[X.ite(v.m(i, "p") == j + 1, v.p(j, "m") == i + 1, True)
+                    for i in range(v.cfg.ms) for j in range(v.cfg.ps)])
+
+
+def i3_syscallsp(prog: Program, v: View) -> Any:
+    """I3: a G in _Gsyscall (with or without the scan bit) has syscallsp set."""
+    X = v.X
+    return X.and_(*[X.ite(X.or_(v.g(j, "status") == st._Gsyscall,
+                                v.g(j, "status") == st._Gscansyscall),
+                          v.g(j, "syscallsp") == 1, True) for j in range(v.cfg.gs)])
+
+
+def i4_psyscall_no_m(prog: Program, v: View) -> Any:
+    """I4: p.status == _Psyscall implies p.m == 0."""
+    X = v.X
+    return X.and_(*[X.ite(v.p(j, "status") == st._Psyscall, v.p(j, "m") == 0, True)
+                    for j in range(v.cfg.ps)])
+
+
+def i5_locks(prog: Program, v: View) -> Any:
+    """I5: m.locks is 1 inside the enter/exit prologues and 0 everywhere else."""
+    X = v.X
+    inside = _labels_in(prog, LOCKED_ROUTINES)
+    # exitsyscall.6.locks ends the exit epilogue on the slow path; the slow path after it
+    # (exitsyscall0 on g0) holds no lock.
+    inside.discard(prog.labels.get("exitsyscall.1.locks", -1))
+    inside.discard(prog.labels.get("reentersyscall.1.locks", -1))
+    inside.discard(prog.labels.get("entersyscallblock.1", -1))
+    # positions after the decrement but still in the routine
+    for r in LOCKED_ROUTINES:
+        seq = prog.routines[r][0]
+        if not seq:
+            continue
+        dec = [n for n in seq if n.endswith(".locks") and n != seq[0]]
+        if dec:
+            k = seq.index(dec[-1])
+            for n in seq[k + 1:]:
+                inside.discard(prog.labels[n])
+    inside.add(prog.labels.get("exitsyscall.6.locks", -1))
+    conds = []
+    for i in range(v.cfg.ms):
+        pc = v.m(i, "pc")
+        isin = X.or_(*[pc == lab for lab in sorted(inside)])
+        conds.append(v.m(i, "locks") == X.ite(isin, 1, 0))
+    return X.and_(*conds)
+
+
+def i6_throwsplit(prog: Program, v: View) -> Any:
+    """I6: a G in _Gsyscall has throwsplit set (the span from entry step 2 to exit)."""
+    X = v.X
+    return X.and_(*[X.ite(X.or_(v.g(j, "status") == st._Gsyscall,
+                                v.g(j, "status") == st._Gscansyscall),
+                          v.g(j, "throwsplit") == 1, True) for j in range(v.cfg.gs)])
+
+
+def i7_one_winner(prog: Program, v: View) -> Any:
+    """I7: at most one successful transition out of each _Psyscall episode."""
+    return v.X.and_(*[v.p(j, "wins") <= 1 for j in range(v.cfg.ps)])
+
+
+def i8_stopwait(prog: Program, v: View) -> Any:
+    """I8: while gcwaiting, stopwait counts the Ps not yet stopped; a stopped world has
+    every P _Pgcstop; otherwise stopwait is 0."""
+    X = v.X
+    not_stopped = X.count([v.p(j, "status") != st._Pgcstop for j in range(v.cfg.ps)])
+    world_stopped = v.s("w.pc") == prog.labels["w.stopped"]
+    all_gcstop = X.and_(*[v.p(j, "status") == st._Pgcstop for j in range(v.cfg.ps)])
+    return X.and_(
+        X.ite(v.s("gcwaiting") == 1, v.s("stopwait") == not_stopped, v.s("stopwait") == 0),
+        X.ite(world_stopped, all_gcstop, True))
+
+
+def i9_syscall_not_queued(prog: Program, v: View) -> Any:
+    """I9: a _Gsyscall G is on no run queue; a queued G is _Grunnable (maybe scanned)."""
+    X = v.X
+    conds = []
+    for j in range(v.cfg.gs):
+        s, q = v.g(j, "status"), v.g(j, "q")
+        conds.append(X.ite(X.or_(s == st._Gsyscall, s == st._Gscansyscall), q == 0, True))
+        conds.append(X.ite(q != 0, X.or_(s == st._Grunnable, s == st._Gscanrunnable), True))
+    return X.and_(*conds)
+
+
+def no_g_lost(prog: Program, v: View) -> Any:
+    """Every G is accounted for exactly once: on a run queue, or the curg of exactly one M
+    (running, in a syscall, or in that M's hands during exitsyscall0)."""
+    X = v.X
+    conds = []
+    for j in range(v.cfg.gs):
+        holders = X.count([v.m(i, "curg") == j + 1 for i in range(v.cfg.ms)])
+        queued = X.ite(v.g(j, "q") != 0, 1, 0)
+        conds.append(holders + queued == 1)
+    return X.and_(*conds)
+
+
+def no_user_code_without_p(prog: Program, v: View) -> Any:
+    """An M running user code (or blocked in a raw syscall) owns a running P and its G is
+    _Grunning (spec I11 and section 9)."""
+    X = v.X
+    user = {prog.labels["user"], prog.labels["rawblock"]}
+    conds = []
+    for i in range(v.cfg.ms):
+        pc, mp, g = v.m(i, "pc"), v.m(i, "p"), v.m(i, "curg")
+        in_user = X.or_(*[pc == lab for lab in user])
+        conds.append(X.ite(in_user, X.and_(mp != 0, v.P(mp, "status") == st._Prunning,
+                                           v.P(mp, "m") == i + 1,
+                                           v.G(g, "status") == st._Grunning), True))
+    return X.and_(*conds)
+
+
+def schedok_in_syscall(prog: Program, v: View) -> Any:
+    """R4: while an M is in the system call proper, its G's saved context is valid."""
+    X = v.X
+    sys = {prog.labels["sys"], prog.labels["sysblock"]}
+    return X.and_(*[X.ite(X.or_(*[v.m(i, "pc") == lab for lab in sys]),
+                          v.G(v.m(i, "curg"), "schedok") == 1, True)
+                    for i in range(v.cfg.ms)])
+
+
+def safepoint_once(prog: Program, v: View) -> Any:
+    """forEachP runs fn at most once per P per round."""
+    return v.X.and_(*[v.p(j, "fnruns") <= 1 for j in range(v.cfg.ps)])
+
+
+INVARIANTS: list[Invariant] = [
+    Invariant("I0", "no M throws (wirep, lost mcache, checkdead, nil P, stopwait)",
+              i0_no_throw),
+    Invariant("I1", "P exclusivity", i1_exclusive),
+    Invariant("I2", "wiring symmetry m.p == P => p.m == M", i2_wiring),
+    Invariant("I3", "_Gsyscall implies syscallsp set", i3_syscallsp),
+    Invariant("I4", "_Psyscall implies p.m == 0", i4_psyscall_no_m),
+    Invariant("I5", "m.locks balance at step boundaries", i5_locks),
+    Invariant("I6", "throwsplit set for the whole syscall span", i6_throwsplit),
+    Invariant("I7", "exactly one winner per _Psyscall episode", i7_one_winner),
+    Invariant("I8", "stopwait accounting; world stopped => every P _Pgcstop", i8_stopwait),
+    Invariant("I9", "a syscall G is on no run queue", i9_syscall_not_queued),
+    Invariant("G-LOST", "no G is lost", no_g_lost),
+    Invariant("NO-P-USER", "no G runs user code without a P", no_user_code_without_p),
+    Invariant("R4-SAVE", "saved context valid during the syscall", schedok_in_syscall),
+    Invariant("FN-ONCE", "forEachP's fn runs at most once per P", safepoint_once),
+]
+INVARIANT_IDS = [i.id for i in INVARIANTS]

@@ -1,0 +1,1004 @@
+"""The syscall protocol of the old design (Go 1.14-1.25, P goes `_Psyscall`) as named atomic
+steps: each is defined once, as a generator that first yields its guard and then writes its
+effect, over a View/Update pair and an Ops (concrete or Z3).
+
+A step runs for an actor (an M, sysmon, the stop-the-world caller W, the forEachP caller F,
+the GC scanner) and, for the sequential routines (`reentersyscall`, `exitsyscall`, ...), at a
+program label; its successor label comes from the routine's order, so that reordering or
+dropping a step (a mutant) is a change of the routine list, not of the step. Every engine
+(explorer, Hypothesis machine, Z3, graphs, trace replay) runs these definitions through
+`Program.instances()` and `Program.apply()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from entersys.model import status as st
+from entersys.model.state import LOCK_FREE, LOCK_W, Config, Layout, Update, View
+
+StepFn = Callable[["Ctx"], Generator[Any, None, None]]
+
+M, SYSMON, W, F, GC = "M", "sysmon", "W", "F", "GC"
+PC_FIELD = {SYSMON: "y.pc", W: "w.pc", F: "f.pc"}
+
+# Go's throws, recorded in m.throw (the invariant I0 says no M ever throws).
+THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable g",
+          4: "nil P dereference", 5: "stopTheWorld: not stopped",
+          6: "stopwait underflow", 7: "releasep: invalid arg"}
+
+VERSIONS = ("1.14", "1.25")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    actor: str
+    at: str | None          # program label the actor must be at (None: any time)
+    rule: str               # spec ids: transitions (T1..), ordering rules (R1..)
+    source: str             # Go version, file, function
+    fn: StepFn
+    params: tuple[str, ...] = ()   # "p", "g", "bit": instantiated over these
+
+
+STEPS: dict[str, Step] = {}
+
+
+def step(name: str, actor: str, at: str | None, rule: str, source: str,
+         params: tuple[str, ...] = ()) -> Callable[[StepFn], StepFn]:
+    def deco(fn: StepFn) -> StepFn:
+        if name in STEPS:
+            raise ValueError(f"step {name} defined twice")
+        STEPS[name] = Step(name, actor, at, rule, source, fn, params)
+        return fn
+    return deco
+
+
+class Ctx:
+    """What a step sees: the pre-state view `v`, the update `u`, the ops `X`, its actor
+    (`m` for an M) and parameters, and the program (for labels and version flags)."""
+
+    __slots__ = ("prog", "v", "u", "X", "m", "args", "step", "pc_set")
+
+    def __init__(self, prog: Program, v: View, u: Update, m: int, args: tuple[int, ...],
+                 step: Step) -> None:
+        self.prog, self.v, self.u, self.X = prog, v, u, v.X
+        self.m, self.args, self.step, self.pc_set = m, args, step, False
+
+    # -- own M ---------------------------------------------------------------------------
+    def me(self, f: str) -> Any:
+        return self.v.m(self.m, f)
+
+    def set_me(self, **kw: Any) -> None:
+        self.u.m(self.m, **kw)
+
+    @property
+    def go114(self) -> bool:
+        return self.prog.go == "1.14"
+
+    # -- control flow ----------------------------------------------------------------------
+    def goto(self, label: str) -> None:
+        self._set_pc(self.prog.label(label))
+
+    def branch(self, cond: Any, then: str, other: str) -> None:
+        self._set_pc(self.X.ite(cond, self.prog.label(then), self.prog.label(other)))
+
+    def _set_pc(self, value: Any) -> None:
+        self.pc_set = True
+        if self.step.actor == M:
+            self.set_me(pc=value)
+        else:
+            self.u.s(PC_FIELD[self.step.actor], value)
+
+    def throw(self, cond: Any, code: int) -> None:
+        """Go would throw (or fault) here when cond holds."""
+        X = self.X
+        cur = self.u.writes.get(self.v.L.mname[self.m]["throw"], self.me("throw"))
+        self.set_me(throw=X.ite(X.and_(cond, cur == 0), code, cur))
+
+    # -- shared sub-steps --------------------------------------------------------------------
+    def any_g(self, pred: Callable[[int], Any]) -> Any:
+        return self.X.or_(*[pred(j) for j in range(self.v.cfg.gs)])
+
+    def all_p(self, pred: Callable[[int], Any]) -> Any:
+        return self.X.and_(*[pred(j) for j in range(self.v.cfg.ps)])
+
+    def work_for(self, pref: Any) -> Any:
+        """A runnable G on the global queue or on P pref's local queue."""
+        gq = self.v.cfg.global_q
+        return self.any_g(lambda j: self.X.or_(self.v.g(j, "q") == gq,
+                                              self.X.and_(pref != 0, self.v.g(j, "q") == pref)))
+
+    def idle_p_exists(self) -> Any:
+        return self.X.or_(*[self.v.p(j, "onidle") == 1 for j in range(self.v.cfg.ps)])
+
+    def acquirep(self, pref: Any) -> None:
+        """wirep: m.p = P, p.m = M, _Prunning; throws unless p.m == 0 and P is idle."""
+        X, v = self.X, self.v
+        self.throw(X.or_(v.P(pref, "m") != 0, v.P(pref, "status") != st._Pidle), 1)
+        self.u.P(pref, status=st._Prunning, m=self.m + 1, onidle=0)
+        self.set_me(p=pref)
+        if self.go114:
+            self.set_me(mcache=1)
+
+    def handoffp(self, pref: Any) -> None:
+        """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
+        stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
+        list, where a parked M with work picks it up (our stand-in for startm)."""
+        X, v = self.X, self.v
+        gcw = v.s("gcwaiting") == 1
+        sp = v.P(pref, "safepoint")
+        self.u.P(pref,
+                 status=X.ite(gcw, st._Pgcstop, st._Pidle),
+                 onidle=X.ite(gcw, 0, 1),
+                 m=0,
+                 safepoint=X.ite(gcw, sp, 0),
+                 fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
+                              v.P(pref, "fnruns")))
+        self.u.s("stopwait", X.ite(gcw, v.s("stopwait") - 1, v.s("stopwait")))
+
+    def checkdead_on_stop(self) -> None:
+        """stopm -> mput -> checkdead: with no M left running (counting sysmon's
+        incidlelocked(-1)), a runnable or syscalling G is a fatal 'checkdead' throw."""
+        X, v = self.X, self.v
+        idle = self.prog.label("idle")
+        others_running = X.count([v.m(j, "pc") != idle for j in range(v.cfg.ms) if j != self.m])
+        # the stop-the-world and forEachP callers run on Ms of their own
+        callers = X.count([v.s("w.pc") != self.prog.label("w.idle"),
+                           v.s("f.pc") != self.prog.label("f.idle")])
+        run = others_running + callers - v.s("nmidlelocked")
+        alive = self.any_g(lambda j: X.or_(v.g(j, "q") != 0,
+                                           v.g(j, "status") == st._Gsyscall,
+                                           v.g(j, "status") == st._Gscansyscall))
+        self.throw(X.and_(run <= 0, alive), 3)
+
+
+# ==== scheduler (coarse) ==================================================================
+
+SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
+
+
+@step("startm", M, "idle", "", SCHED_SRC + ": pidleget + acquirep", ("p",))
+def _startm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1, c.work_for(p),
+                 v.s("gcwaiting") == 0)
+    c.acquirep(p)
+    c.goto("sched")
+
+
+@step("schedule", M, "sched", "", SCHED_SRC + ": execute(gp)", ("g",))
+def _schedule(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (g,) = c.args
+    mp = c.me("p")
+    q = v.G(g, "q")
+    yield X.and_(v.s("gcwaiting") == 0, v.G(g, "status") == st._Grunnable,
+                 X.or_(q == v.cfg.global_q, q == mp))
+    c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
+    c.set_me(curg=g)
+    c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
+    c.goto("user")
+
+
+@step("gcstopm", M, "sched", "I8", "proc.go gcstopm: releasep, _Pgcstop, stopwait--")
+def _gcstopm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    yield X.and_(v.s("gcwaiting") == 1, v.s("lock") == LOCK_FREE)
+    c.throw(v.s("stopwait") <= 0, 6)
+    c.u.P(mp, status=st._Pgcstop, m=0)
+    c.set_me(p=0)
+    c.u.s("stopwait", v.s("stopwait") - 1)
+    c.goto("idle")
+
+
+@step("stopm", M, "sched", "", SCHED_SRC + ": findrunnable found nothing; releasep, stopm")
+def _stopm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(c.work_for(mp)))
+    sp = v.P(mp, "safepoint")
+    c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
+          fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
+    c.set_me(p=0)
+    c.checkdead_on_stop()
+    c.goto("idle")
+
+
+def _safepoint_body(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    yield X.and_(mp != 0, v.P(mp, "safepoint") == 1)
+    c.u.P(mp, safepoint=0, fnruns=v.P(mp, "fnruns") + 1)
+    c.pc_set = True  # stays where it is
+
+
+step("runSafePointFn.sched", M, "sched", "T7", "proc.go runSafePointFn")(_safepoint_body)
+step("runSafePointFn.user", M, "user", "T7", "proc.go runSafePointFn")(_safepoint_body)
+
+
+@step("gosched", M, "user", "I11", "proc.go gopreempt_m/goschedImpl: G to the global queue")
+def _gosched(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp, g = c.me("p"), c.me("curg")
+    yield X.or_(v.P(mp, "preempt") == 1, v.s("gcwaiting") == 1)
+    c.u.G(g, status=st._Grunnable, m=0, q=v.cfg.global_q)
+    c.set_me(curg=0)
+    c.u.P(mp, preempt=0)
+    c.goto("sched")
+
+
+@step("user.signal", M, "user", "", "user code readies whatever a blocked syscall waits for")
+def _signal(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("event") == 0
+    c.u.s("event", 1)
+    c.pc_set = True
+
+
+@step("user.Syscall", M, "user", "T1", "syscall.Syscall -> entersyscall")
+def _user_syscall(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("@reentersyscall")
+
+
+@step("user.entersyscallblock", M, "user", "T13", "proc.go entersyscallblock (notetsleepg)")
+def _user_block(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("@entersyscallblock")
+
+
+@step("user.RawSyscall.block", M, "user", "I11",
+      "syscall.RawSyscall: no entersyscall; G stays _Grunning, P stays _Prunning")
+def _raw_block(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("rawblock")
+
+
+@step("RawSyscall.return", M, "rawblock", "I11",
+      "the raw call returns (the kernel, not a G, ends it: it may take any time)")
+def _raw_return(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("user")
+
+
+# ==== reentersyscall (spec 3.1) =============================================================
+
+RE = "proc.go reentersyscall"
+
+
+def _gp(c: Ctx) -> Any:
+    return c.me("curg")
+
+
+@step("reentersyscall.1.locks", M, None, "R1", RE + " step 1: m.locks++")
+def _re1(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") + 1, pp=c.me("p"))
+
+
+@step("reentersyscall.2.stackguard", M, None, "R2",
+      RE + " step 2: stackguard0 = stackPreempt; throwsplit = true")
+def _re2(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), poisoned=1, throwsplit=1)
+
+
+@step("reentersyscall.3.save", M, None, "R3", RE + " step 3: save(pc, sp)")
+def _re3(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), schedok=1)
+
+
+@step("reentersyscall.4.syscallsp", M, None, "R3", RE + " step 4: syscallsp = sp")
+def _re4(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), syscallsp=1)
+
+
+@step("reentersyscall.5.casgstatus", M, None, "T1",
+      RE + " step 5: casgstatus(gp, _Grunning, _Gsyscall)")
+def _re5(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "status") == st._Grunning  # casgstatus spins while a scan bit is held
+    c.u.G(g, status=st._Gsyscall)
+
+
+@step("reentersyscall.8.sysmon", M, None, "R4",
+      RE + " step 8: if sched.sysmonwait, entersyscall_sysmon on the system stack")
+def _re8(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    wait = v.s("sysmonwait") == 1
+    yield X.or_(X.not_(wait), v.s("lock") == LOCK_FREE)
+    c.u.s("sysmonwait", 0)
+    c.u.G(_gp(c), schedok=X.ite(wait, 0, v.G(_gp(c), "schedok")))
+
+
+@step("reentersyscall.8.save", M, None, "R4", RE + " step 8: save again after systemstack")
+def _re8s(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), schedok=1)
+
+
+@step("reentersyscall.9.safepoint", M, None, "R5",
+      RE + " step 9: if p.runSafePointFn != 0, run it on the system stack")
+def _re9(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    pending = X.and_(mp != 0, v.P(mp, "safepoint") == 1)
+    yield True
+    c.throw(mp == 0, 4)
+    c.u.P(mp, safepoint=0, fnruns=X.ite(pending, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
+    c.u.G(_gp(c), schedok=X.ite(pending, 0, v.G(_gp(c), "schedok")))
+
+
+@step("reentersyscall.9.save", M, None, "R4", RE + " step 9: save again after systemstack")
+def _re9s(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), schedok=1)
+
+
+@step("reentersyscall.10.syscalltick", M, None, "R6",
+      RE + " step 10: m.syscalltick = p.syscalltick (V14 also m.mcache = nil)")
+def _re10(c: Ctx) -> Iterator[Any]:
+    mp = c.me("p")
+    yield True
+    c.throw(mp == 0, 4)
+    c.set_me(syscalltick=c.v.P(mp, "syscalltick"))
+    if c.go114:
+        c.set_me(mcache=0)
+
+
+@step("reentersyscall.11.release", M, None, "R7",
+      RE + " step 11: pp.m = 0; m.oldp = pp; m.p = 0 (plain writes)")
+def _re11a(c: Ctx) -> Iterator[Any]:
+    pp = c.me("pp")
+    yield True
+    c.throw(pp == 0, 4)
+    c.u.P(pp, m=0)
+    c.set_me(oldp=pp, p=0)
+
+
+@step("reentersyscall.11.Psyscall", M, None, "T2/R7",
+      RE + " step 11: atomic.Store(&pp.status, _Psyscall)")
+def _re11b(c: Ctx) -> Iterator[Any]:
+    pp = c.me("pp")
+    yield True
+    c.throw(pp == 0, 4)
+    c.u.P(pp, status=st._Psyscall, wins=0)
+
+
+@step("reentersyscall.12.gcwait", M, None, "T3/R8",
+      RE + " step 12: if sched.gcwaiting, entersyscall_gcwait (CAS _Psyscall -> _Pgcstop)")
+def _re12(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    pp = c.me("pp")
+    gcw = v.s("gcwaiting") == 1
+    yield X.or_(X.not_(gcw), v.s("lock") == LOCK_FREE)
+    won = X.and_(gcw, v.s("stopwait") > 0, v.P(pp, "status") == st._Psyscall)
+    c.u.P(pp, status=X.ite(won, st._Pgcstop, v.P(pp, "status")),
+          syscalltick=X.ite(won, v.P(pp, "syscalltick") + 1, v.P(pp, "syscalltick")),
+          wins=X.ite(won, v.P(pp, "wins") + 1, v.P(pp, "wins")))
+    c.u.s("stopwait", X.ite(won, v.s("stopwait") - 1, v.s("stopwait")))
+
+
+@step("reentersyscall.13.locks", M, None, "R1", RE + " step 13: m.locks--")
+def _re13(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") - 1, pp=0)
+
+
+# ==== the system call itself ==============================================================
+
+@step("syscall.return", M, "sys", "", "the kernel returns at once")
+def _sys_return(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("@exitsyscall")
+
+
+@step("syscall.block", M, "sys", "", "the call blocks until some event")
+def _sys_block(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("sysblock")
+
+
+@step("syscall.wakeup", M, "sysblock", "", "the event arrives; the kernel returns")
+def _sys_wakeup(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("event") == 1
+    c.u.s("event", 0)
+    c.goto("@exitsyscall")
+
+
+# ==== exitsyscall (spec 3.4) ================================================================
+
+EX = "proc.go exitsyscall"
+
+
+@step("exitsyscall.1.locks", M, None, "R1", EX + " step 1: m.locks++")
+def _ex1(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") + 1)
+
+
+@step("exitsyscallfast.cas", M, None, "T4/T8/I7",
+      "proc.go exitsyscallfast: oldp in _Psyscall -> CAS(_Psyscall, _Pidle)")
+def _exfast(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    oldp = c.me("oldp")
+    yield True
+    won = X.and_(oldp != 0, v.P(oldp, "status") == st._Psyscall)
+    c.u.P(oldp, status=X.ite(won, st._Pidle, v.P(oldp, "status")),
+          wins=X.ite(won, v.P(oldp, "wins") + 1, v.P(oldp, "wins")))
+    c.branch(won, "exitsyscallfast.wirep", "exitsyscallfast.pidle")
+
+
+@step("exitsyscallfast.wirep", M, None, "T4",
+      "proc.go exitsyscallfast: wirep(oldp); exitsyscallfast_reacquired")
+def _exwirep(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    oldp = c.me("oldp")
+    yield True
+    c.acquirep(oldp)
+    moved = c.me("syscalltick") != v.P(oldp, "syscalltick")
+    c.u.P(oldp, syscalltick=X.ite(moved, v.P(oldp, "syscalltick") + 1,
+                                  v.P(oldp, "syscalltick")))
+    c.set_me(oldp=0)
+    c.goto("exitsyscall.5.tick")
+
+
+@step("exitsyscallfast.pidle", M, None, "T9",
+      "proc.go exitsyscallfast_pidle: pidleget + acquirep under sched.lock", ("p",))
+def _expidle(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1)
+    c.acquirep(p)
+    c.u.s("sysmonwait", 0)
+    c.set_me(oldp=0)
+    c.goto("exitsyscall.5.tick")
+
+
+@step("exitsyscallfast.nopidle", M, None, "T11",
+      "proc.go exitsyscallfast: no idle P; take the slow path")
+def _exnopidle(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(c.idle_p_exists()))
+    c.set_me(oldp=0)
+    c.goto("@exitsyscall.slow")
+
+
+@step("exitsyscall.5.tick", M, None, "R13",
+      EX + " step 5: (V14 'lost mcache' check) p.syscalltick++")
+def _ex5(c: Ctx) -> Iterator[Any]:
+    mp = c.me("p")
+    yield True
+    c.throw(mp == 0, 4)
+    if c.go114:
+        c.throw(c.me("mcache") == 0, 2)
+    c.u.P(mp, syscalltick=c.v.P(mp, "syscalltick") + 1)
+
+
+@step("exitsyscall.5.casgstatus", M, None, "T10/R10",
+      EX + " step 5: casgstatus(gp, _Gsyscall, _Grunning)")
+def _ex5cas(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "status") == st._Gsyscall
+    c.u.G(g, status=st._Grunning)
+
+
+@step("exitsyscall.5.syscallsp", M, None, "R11", EX + " step 5: gp.syscallsp = 0")
+def _ex5sp(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), syscallsp=0)
+
+
+@step("exitsyscall.5.locks", M, None, "R1", EX + " step 5: m.locks--")
+def _ex5locks(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") - 1)
+
+
+@step("exitsyscall.5.stackguard", M, None, "R2/I6",
+      EX + " step 5: restore stackguard0; throwsplit = false")
+def _ex5sg(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), poisoned=0, throwsplit=0)
+
+
+# ---- slow path ----
+
+@step("exitsyscall.6.locks", M, None, "R1", EX + " step 6: m.locks-- before mcall(exitsyscall0)")
+def _ex6(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") - 1)
+
+
+@step("exitsyscall0.casgstatus", M, None, "T11",
+      "proc.go exitsyscall0: casgstatus(gp, _Gsyscall, _Grunnable); dropg")
+def _ex0cas(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "status") == st._Gsyscall
+    c.u.G(g, status=st._Grunnable, m=0)
+
+
+@step("exitsyscall0.pidleget", M, None, "T11",
+      "proc.go exitsyscall0: pidleget under sched.lock; acquirep; execute(gp)", ("p",))
+def _ex0p(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    g = _gp(c)
+    # execute's casgstatus(_Grunnable, _Grunning) spins while the GC holds the scan bit
+    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1,
+                 v.G(g, "status") == st._Grunnable)
+    c.acquirep(p)
+    c.u.s("sysmonwait", 0)
+    c.u.G(g, status=st._Grunning, m=c.m + 1)
+    c.u.P(p, schedtick=v.P(p, "schedtick") + 1)
+    c.goto("exitsyscall.8.resume")
+
+
+@step("exitsyscall0.globrunqput", M, None, "T11/R14",
+      "proc.go exitsyscall0: no P: globrunqput(gp) under sched.lock; stopm")
+def _ex0q(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    g = _gp(c)
+    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(c.idle_p_exists()))
+    c.u.G(g, q=v.cfg.global_q)
+    c.set_me(curg=0)
+    c.checkdead_on_stop()
+    c.goto("idle")
+
+
+@step("exitsyscall.8.resume", M, None, "R11",
+      EX + " step 8: after execute: syscallsp = 0; p.syscalltick++; throwsplit = false")
+def _ex8(c: Ctx) -> Iterator[Any]:
+    mp = c.me("p")
+    yield True
+    c.u.G(_gp(c), syscallsp=0, throwsplit=0, poisoned=0)
+    c.u.P(mp, syscalltick=c.v.P(mp, "syscalltick") + 1)
+    c.goto("user")
+
+
+# ==== entersyscallblock (spec 3.3) =========================================================
+
+EB = "proc.go entersyscallblock"
+
+
+@step("entersyscallblock.1", M, None, "R1/R2/T13",
+      EB + ": m.locks++; throwsplit; stackguard0; m.syscalltick = p.syscalltick; "
+      "p.syscalltick++")
+def _eb1(c: Ctx) -> Iterator[Any]:
+    mp = c.me("p")
+    yield True
+    c.set_me(locks=c.me("locks") + 1, syscalltick=c.v.P(mp, "syscalltick") + 1)
+    c.u.P(mp, syscalltick=c.v.P(mp, "syscalltick") + 1)
+    c.u.G(_gp(c), poisoned=1, throwsplit=1)
+
+
+@step("entersyscallblock.save", M, None, "R3", EB + ": save; syscallsp = sched.sp")
+def _eb2(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.u.G(_gp(c), schedok=1, syscallsp=1)
+
+
+@step("entersyscallblock.casgstatus", M, None, "T1", EB + ": casgstatus(_Grunning, _Gsyscall)")
+def _eb3(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "status") == st._Grunning
+    c.u.G(g, status=st._Gsyscall)
+
+
+@step("entersyscallblock.handoff", M, None, "T13",
+      EB + "_handoff: handoffp(releasep())")
+def _eb4(c: Ctx) -> Iterator[Any]:
+    mp = c.me("p")
+    yield c.v.s("lock") == LOCK_FREE
+    c.throw(c.X.or_(mp == 0, c.v.P(mp, "m") != c.m + 1), 7)
+    c.set_me(p=0)
+    c.handoffp(mp)
+
+
+@step("entersyscallblock.locks", M, None, "R1", EB + ": m.locks--")
+def _eb5(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.set_me(locks=c.me("locks") - 1)
+
+
+# ==== sysmon (spec 4.3) ====================================================================
+
+RT = "proc.go retake"
+
+
+@step("sysmon.sleep", SYSMON, "y.run", "",
+      "proc.go sysmon: gcwaiting or all Ps idle -> sysmonwait = true; sleep")
+def _ysleep(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield X.and_(v.s("lock") == LOCK_FREE,
+                 X.or_(v.s("gcwaiting") == 1, c.all_p(lambda j: v.p(j, "onidle") == 1)))
+    c.u.s("sysmonwait", 1)
+    c.goto("y.sleep")
+
+
+@step("sysmon.wake", SYSMON, "y.sleep", "",
+      "proc.go sysmon: woken (sysmonnote) or the forcegc timeout with the world running")
+def _ywake(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield X.or_(v.s("sysmonwait") == 0, v.s("gcwaiting") == 0)
+    c.u.s("sysmonwait", 0)
+    c.goto("y.run")
+
+
+@step("retake.sample", SYSMON, "y.run", "", RT + ": syscalltick moved -> record it, skip", ("p",))
+def _ysample(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    yield X.and_(v.P(p, "status") == st._Psyscall,
+                 v.P(p, "pd_tick") != v.P(p, "syscalltick"))
+    c.u.P(p, pd_tick=v.P(p, "syscalltick"), pd_sched=v.P(p, "schedtick"))
+    c.pc_set = True
+
+
+@step("retake.decide", SYSMON, "y.run", "T5",
+      RT + ": same tick on two passes (or 10 ms, bit=1) and work or no idle P", ("p", "bit"))
+def _ydecide(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    p, elapsed = c.args
+    local_work = c.any_g(lambda j: v.g(j, "q") == p)
+    yield X.and_(v.P(p, "status") == st._Psyscall,
+                 X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"), elapsed == 1),
+                 X.or_(elapsed == 1, local_work, X.not_(c.idle_p_exists())))
+    c.u.s("y.p", p)
+    c.goto("@retake")
+
+
+@step("retake.incidlelocked-", SYSMON, None, "R15", RT + ": incidlelocked(-1) before the CAS")
+def _ydec(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("lock") == LOCK_FREE
+    c.u.s("nmidlelocked", c.v.s("nmidlelocked") - 1)
+
+
+@step("retake.cas", SYSMON, None, "T5/I7", RT + ": CAS(_Psyscall, _Pidle); p.syscalltick++")
+def _ycas(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    p = v.s("y.p")
+    yield True
+    won = v.P(p, "status") == st._Psyscall
+    c.u.P(p, status=X.ite(won, st._Pidle, v.P(p, "status")),
+          syscalltick=X.ite(won, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
+          wins=X.ite(won, v.P(p, "wins") + 1, v.P(p, "wins")))
+    c.branch(won, "retake.handoffp", "retake.incidlelocked+")
+
+
+@step("retake.handoffp", SYSMON, None, "T5", RT + ": handoffp(p)")
+def _yhand(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("lock") == LOCK_FREE
+    c.handoffp(c.v.s("y.p"))
+
+
+@step("retake.incidlelocked+", SYSMON, None, "R15", RT + ": incidlelocked(1)")
+def _yinc(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("lock") == LOCK_FREE
+    c.u.s("nmidlelocked", c.v.s("nmidlelocked") + 1)
+    c.u.s("y.p", 0)
+    c.goto("y.run")
+
+
+# ==== stop-the-world (spec 4.4) ===========================================================
+
+STW = "proc.go stopTheWorldWithSema"
+
+
+@step("stw.begin", W, "w.idle", "R8",
+      STW + ": under sched.lock: stopwait = gomaxprocs; gcwaiting = 1; preemptall")
+def _wbegin(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield X.and_(v.s("lock") == LOCK_FREE, v.s("f.pc") == c.prog.label("f.idle"))
+    c.u.s("lock", LOCK_W)
+    c.u.s("gcwaiting", 1)
+    c.u.s("stopwait", v.cfg.ps)
+    for j in range(v.cfg.ps):
+        c.u.p(j, preempt=X.ite(v.p(j, "status") == st._Prunning, 1, v.p(j, "preempt")))
+    c.goto("w.scan")
+
+
+@step("stw.stop", W, "w.scan", "T6/I7/I8",
+      STW + ": CAS(_Psyscall, _Pgcstop) or take an idle P; stopwait--", ("p",))
+def _wstop(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    yield v.P(p, "scanned") == 0
+    sysc = v.P(p, "status") == st._Psyscall
+    idle = v.P(p, "onidle") == 1
+    hit = X.or_(sysc, idle)
+    c.u.P(p, scanned=1, onidle=0,
+          status=X.ite(hit, st._Pgcstop, v.P(p, "status")),
+          syscalltick=X.ite(sysc, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
+          wins=X.ite(sysc, v.P(p, "wins") + 1, v.P(p, "wins")))
+    c.u.s("stopwait", X.ite(hit, v.s("stopwait") - 1, v.s("stopwait")))
+    c.pc_set = True
+
+
+@step("stw.unlock", W, "w.scan", "", STW + ": every P visited; unlock(&sched.lock)")
+def _wunlock(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    yield c.all_p(lambda j: v.p(j, "scanned") == 1)
+    c.u.s("lock", LOCK_FREE)
+    c.goto("w.wait")
+
+
+@step("stw.stopped", W, "w.wait", "I8",
+      STW + ": stopwait == 0; check every P is _Pgcstop")
+def _wstopped(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    yield v.s("stopwait") == 0
+    c.goto("w.stopped")
+
+
+@step("stw.start", W, "w.stopped", "",
+      "proc.go startTheWorldWithSema: gcwaiting = 0; Ps to the idle list; wake sysmon")
+def _wstart(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield v.s("lock") == LOCK_FREE
+    c.u.s("gcwaiting", 0)
+    c.u.s("sysmonwait", 0)
+    for j in range(v.cfg.ps):
+        c.u.p(j, scanned=0, preempt=0,
+              onidle=X.ite(v.p(j, "status") == st._Pgcstop, 1, v.p(j, "onidle")),
+              status=X.ite(v.p(j, "status") == st._Pgcstop, st._Pidle, v.p(j, "status")))
+    c.goto("w.idle")
+
+
+# ==== forEachP (spec 4.4) ==================================================================
+
+FE = "proc.go forEachP"
+
+
+@step("forEachP.begin", F, "f.idle", "R5",
+      FE + ": runSafePointFn = 1 on every P; idle Ps run fn at once")
+def _fbegin(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield X.and_(v.s("lock") == LOCK_FREE, v.s("w.pc") == c.prog.label("w.idle"),
+                 v.s("gcwaiting") == 0)
+    for j in range(v.cfg.ps):
+        idle = v.p(j, "onidle") == 1
+        c.u.p(j, safepoint=X.ite(idle, 0, 1), fnruns=X.ite(idle, 1, 0), scanned=0)
+    c.goto("f.scan")
+
+
+@step("forEachP.take", F, "f.scan", "T7/I7",
+      FE + ": P in _Psyscall with the fn pending: CAS(_Psyscall, _Pidle); handoffp", ("p",))
+def _ftake(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (p,) = c.args
+    yield X.and_(v.P(p, "scanned") == 0, v.s("lock") == LOCK_FREE)
+    won = X.and_(v.P(p, "status") == st._Psyscall, v.P(p, "safepoint") == 1)
+    c.u.P(p, scanned=1)
+    st_now = v.P(p, "status")
+    sp, runs = v.P(p, "safepoint"), v.P(p, "fnruns")
+    c.u.P(p, status=X.ite(won, st._Pidle, st_now),
+          onidle=X.ite(won, 1, v.P(p, "onidle")),
+          m=X.ite(won, 0, v.P(p, "m")),
+          safepoint=X.ite(won, 0, sp), fnruns=X.ite(won, runs + 1, runs),
+          syscalltick=X.ite(won, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
+          wins=X.ite(won, v.P(p, "wins") + 1, v.P(p, "wins")))
+    c.pc_set = True
+
+
+@step("forEachP.wait", F, "f.scan", "", FE + ": every P visited; wait for the rest")
+def _fwait(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    yield c.all_p(lambda j: v.p(j, "scanned") == 1)
+    for j in range(v.cfg.ps):
+        c.u.p(j, scanned=0)
+    c.goto("f.wait")
+
+
+@step("forEachP.done", F, "f.wait", "", FE + ": every P ran fn")
+def _fdone(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    yield c.all_p(lambda j: v.p(j, "safepoint") == 0)
+    c.goto("f.idle")
+
+
+# ==== the GC's scan bit (T12) ==============================================================
+
+@step("gc.scan", GC, None, "T12/I3",
+      "preempt.go suspendG: castogscanstatus; on a syscall G also reset stackguard0", ("g",))
+def _gcscan(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (g,) = c.args
+    s = v.G(g, "status")
+    yield X.and_(v.s("gc.g") == 0, X.or_(s == st._Grunnable, s == st._Gsyscall))
+    c.u.G(g, status=s + st._Gscan,
+          poisoned=X.ite(s == st._Gsyscall, 0, v.G(g, "poisoned")))
+    c.u.s("gc.g", g)
+
+
+@step("gc.release", GC, None, "T12", "preempt.go resumeG: casfrom_Gscanstatus")
+def _gcrel(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    g = v.s("gc.g")
+    yield g != 0
+    c.u.G(g, status=v.G(g, "status") - st._Gscan)
+    c.u.s("gc.g", 0)
+
+
+# ==== programs ===========================================================================
+
+ROUTINES: dict[str, tuple[list[str], str]] = {
+    # routine: (steps in source order, where the routine continues)
+    "reentersyscall": ([
+        "reentersyscall.1.locks", "reentersyscall.2.stackguard", "reentersyscall.3.save",
+        "reentersyscall.4.syscallsp", "reentersyscall.5.casgstatus",
+        "reentersyscall.8.sysmon", "reentersyscall.8.save",
+        "reentersyscall.9.safepoint", "reentersyscall.9.save",
+        "reentersyscall.10.syscalltick", "reentersyscall.11.release",
+        "reentersyscall.11.Psyscall", "reentersyscall.12.gcwait", "reentersyscall.13.locks",
+    ], "sys"),
+    "exitsyscall": ([
+        "exitsyscall.1.locks", "exitsyscallfast.cas", "exitsyscallfast.wirep",
+        "exitsyscallfast.pidle",
+        "exitsyscall.5.tick", "exitsyscall.5.casgstatus", "exitsyscall.5.syscallsp",
+        "exitsyscall.5.locks", "exitsyscall.5.stackguard",
+    ], "user"),
+    "exitsyscall.slow": ([
+        "exitsyscall.6.locks", "exitsyscall0.casgstatus", "exitsyscall0.pidleget",
+        "exitsyscall.8.resume",
+    ], "user"),
+    "entersyscallblock": ([
+        "entersyscallblock.1", "entersyscallblock.save", "entersyscallblock.casgstatus",
+        "entersyscallblock.handoff", "entersyscallblock.locks",
+    ], "sys"),
+    "retake": ([
+        "retake.incidlelocked-", "retake.cas", "retake.handoffp", "retake.incidlelocked+",
+    ], "y.run"),
+}
+# Alternatives: a step enabled at another step's label (the other branch of a choice).
+ALTERNATIVES = {
+    "exitsyscallfast.nopidle": "exitsyscallfast.pidle",
+    "exitsyscall0.globrunqput": "exitsyscall0.pidleget",
+}
+PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
+          "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
+          "f.idle", "f.scan", "f.wait"]
+# Labels at which an M is inside a runtime prologue/epilogue (m.locks must be 1).
+LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "entersyscallblock")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One step bound to its actor and parameters."""
+
+    step: Step
+    m: int           # M index for M steps, -1 otherwise
+    args: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        who = f"M{self.m}" if self.m >= 0 else self.step.actor
+        a = ",".join(str(x) for x in self.args)
+        return f"{who}:{self.step.name}" + (f"({a})" if a else "")
+
+
+@dataclass
+class Program:
+    """The protocol for one Go version, possibly mutated: routines, steps and labels."""
+
+    cfg: Config
+    go: str = "1.25"
+    routines: dict[str, tuple[list[str], str]] = field(default_factory=lambda: {
+        k: (list(v), c) for k, v, c in ((k, *ROUTINES[k]) for k in ROUTINES)})
+    steps: dict[str, Step] = field(default_factory=lambda: dict(STEPS))
+    mutant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.go not in VERSIONS:
+            raise ValueError(f"unknown Go version {self.go!r}; supported: {', '.join(VERSIONS)}")
+        self.cfg.validate()
+        self.layout = Layout(self.cfg)
+        self.finish()
+
+    def finish(self) -> None:
+        """(Re)compute labels, successors and instances after the routines changed."""
+        names = list(PLACES)
+        self.routine_of: dict[str, str] = {}
+        for r, (seq, _) in self.routines.items():
+            for n in seq:
+                names.append(n)
+                self.routine_of[n] = r
+        self.labels = {n: i for i, n in enumerate(names)}
+        self.label_names = names
+        self.succ: dict[str, str] = {}
+        for _r, (seq, cont) in self.routines.items():
+            for i, n in enumerate(seq):
+                self.succ[n] = seq[i + 1] if i + 1 < len(seq) else cont
+        self.layout = Layout(self.cfg)
+        self._instances = self._build_instances()
+
+    # -- labels ------------------------------------------------------------------------------
+    def label(self, name: str) -> int:
+        if name.startswith("@"):
+            seq, cont = self.routines[name[1:]]
+            return self.labels[seq[0]] if seq else self.labels[cont]
+        return self.labels[name]
+
+    def at_label(self, st_: Step) -> str:
+        if st_.at is not None:
+            return st_.at
+        return ALTERNATIVES.get(st_.name, st_.name)
+
+    def enabled_actors(self) -> set[str]:
+        c = self.cfg
+        return {M} | ({SYSMON} if c.sysmon else set()) | ({W} if c.stw else set()) | \
+            ({F} if c.foreachp else set()) | ({GC} if c.gc else set())
+
+    def _build_instances(self) -> list[Instance]:
+        out = []
+        actors = self.enabled_actors()
+        in_program = {n for seq, _ in self.routines.values() for n in seq}
+        optional = {"user.entersyscallblock": self.cfg.blockhint,
+                    "user.RawSyscall.block": self.cfg.raw}
+        for s in self.steps.values():
+            if s.actor not in actors or not optional.get(s.name, True):
+                continue
+            if s.at is None and s.actor != GC and \
+                    ALTERNATIVES.get(s.name, s.name) not in in_program:
+                continue  # not part of any routine of this program
+            ranges = [self._range(k) for k in s.params]
+            combos: list[tuple[int, ...]] = [()]
+            for r in ranges:
+                combos = [c + (x,) for c in combos for x in r]
+            ms = range(self.cfg.ms) if s.actor == M else [-1]
+            out.extend(Instance(s, m, a) for m in ms for a in combos)
+        return out
+
+    def _range(self, kind: str) -> range:
+        return {"p": range(1, self.cfg.ps + 1), "g": range(1, self.cfg.gs + 1),
+                "bit": range(0, 2)}[kind]
+
+    def instances(self) -> list[Instance]:
+        return self._instances
+
+    # -- evaluation ------------------------------------------------------------------------
+    def pc_field(self, inst: Instance) -> int | None:
+        if inst.step.actor == M:
+            return self.layout.mname[inst.m]["pc"]
+        if inst.step.actor in PC_FIELD:
+            return self.layout.index[PC_FIELD[inst.step.actor]]
+        return None
+
+    def apply(self, inst: Instance, view: View, want_effect: Callable[[Any], bool] | None = None
+              ) -> tuple[Any, dict[int, Any]]:
+        """(guard, writes) of one instance on `view`. With a concrete view pass
+        `want_effect=bool` to skip computing the effect of a disabled step."""
+        X = view.X
+        s = inst.step
+        u = Update(view)
+        c = Ctx(self, view, u, inst.m, inst.args, s)
+        pcf = self.pc_field(inst)
+        here = self.at_label(s)
+        at_ok = view.get(pcf) == self.labels[here] if pcf is not None else True
+        if want_effect is not None and not want_effect(at_ok):
+            return False, {}
+        gen = s.fn(c)
+        g = next(gen)
+        guard = X.and_(at_ok, g)
+        if want_effect is not None and not want_effect(guard):
+            return False, {}
+        for _ in gen:
+            pass
+        if not c.pc_set and pcf is not None and s.at is None:
+            nxt = self.succ[here]
+            target = self.label("@" + nxt[1:]) if nxt.startswith("@") else self.labels[nxt]
+            u._set(pcf, target)
+        return guard, u.writes
+
+    def mutated(self, name: str, routines: dict[str, tuple[list[str], str]] | None = None,
+                steps: dict[str, Step] | None = None) -> Program:
+        p = replace(self, routines=routines or {k: (list(s), c) for k, (s, c) in
+                                                self.routines.items()},
+                    steps=steps or dict(self.steps), mutant=name)
+        return p

@@ -1,0 +1,60 @@
+"""Text rendering of result records: a table (check, verdict, expected, status, time), then
+one block per failed or noteworthy check with its counterexample, for a person to read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from entersys.results import CheckResult, Counterexample, Status, summary
+
+
+def _fmt(v: Any) -> str:
+    return v if isinstance(v, str) else repr(v)
+
+
+def render_counterexample(cex: Counterexample, indent: str = "    ") -> list[str]:
+    lines = [f"{indent}{cex.summary}"]
+    for k, v in cex.values.items():
+        lines.append(f"{indent}  {k:<14} {_fmt(v)}")
+    for st in cex.trace:
+        lines.append(f"{indent}  {st.index:>3}. [{st.actor}] {st.step}"
+                     + (f"  ({st.rule})" if st.rule else ""))
+        for k, (old, new) in st.changes.items():
+            lines.append(f"{indent}         {k}: {_fmt(old)} -> {_fmt(new)}")
+    if cex.replay:
+        lines.append(f"{indent}  replay: {cex.replay}")
+    return lines
+
+
+def render_text(results: list[CheckResult], command: str = "", extra: dict | None = None) -> str:
+    w = max([len(r.id) for r in results] + [5])
+    out = [f"{'check':<{w}}  {'verdict':<8} {'expected':<8} {'status':<12} seconds"]
+    for r in results:
+        out.append(f"{r.id:<{w}}  {r.verdict.label:<8} {r.expected.label:<8} "
+                   f"{r.status.label:<12} {r.seconds:7.3f}")
+    blocks = [r for r in results if r.counterexample is not None]
+    for r in blocks:
+        tag = "COUNTEREXAMPLE" if r.status != Status.PASS else "expected counterexample"
+        out.append("")
+        out.append(f"{r.id} — {r.title}")
+        out.append(f"  {tag} ({r.status.label}):")
+        out.extend(render_counterexample(r.counterexample))  # type: ignore[arg-type]
+    for r in results:
+        for key, table in r.details.get("tables", {}).items():
+            out.append("")
+            out.append(f"{r.id} — {key}")
+            if table:
+                cols = list(table[0])
+                widths = [max(len(c), *(len(str(row[c])) for row in table)) for c in cols]
+                out.append("  " + "  ".join(c.ljust(wd) for c, wd in zip(cols, widths)))
+                for row in table:
+                    out.append("  " + "  ".join(str(row[c]).ljust(wd)
+                                                for c, wd in zip(cols, widths)))
+    if extra:
+        out.append("")
+        for k, v in extra.items():
+            out.append(f"{k}: {v}")
+    s = summary(results)
+    out.append("")
+    out.append("summary: " + ", ".join(f"{n} {k}" for k, n in s.items()))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,49 @@
+"""Tests of entersys.bench that do not depend on how fast this machine is: the records and
+figures it produces, and how a ratio is judged against its target.
+
+No timing threshold appears here; the benchmark's own targets are judged by `entersys bench`."""
+
+from __future__ import annotations
+
+from entersys import bench
+from entersys.results import Verdict
+
+TINY = bench.Plan(c_calls=2_000, py_calls=2_000, map_values=1 << 12, model_values=500, rounds=3)
+
+
+def test_ratio_within_target_holds_and_beyond_is_refuted() -> None:
+    ok = bench._record("bench.x", "t", 1.05, 1.1, True, 0.0, {"ns_per_call": 1.0})
+    bad = bench._record("bench.x", "t", 1.2, 1.1, True, 0.0, {"ns_per_call": 1.0})
+    fast = bench._record("bench.y", "t", 400.0, 10, False, 0.0, {})
+    slow = bench._record("bench.y", "t", 3.0, 10, False, 0.0, {})
+    assert (ok.verdict, bad.verdict) == (Verdict.HOLDS, Verdict.REFUTED)
+    assert (fast.verdict, slow.verdict) == (Verdict.HOLDS, Verdict.REFUTED)
+    assert ok.counterexample is None
+    assert bad.counterexample.values["target"] == "<= 1.1x"
+    assert bad.details["ratio"] == 1.2
+
+
+def test_run_produces_every_record_and_figure(monkeypatch) -> None:
+    monkeypatch.setattr(bench, "QUICK", TINY)
+    results, extra = bench.run(quick=True)
+    assert [r.id for r in results] == ["bench.c.RawSyscall", "bench.c.Syscall",
+                                       "bench.c.Syscall+nop-hooks", "bench.ctypes.RawSyscall",
+                                       "bench.map.scan"]
+    for r in results:
+        assert r.group == "bench" and r.kind == "benchmark"
+        assert r.verdict in (Verdict.HOLDS, Verdict.REFUTED), r.counterexample
+        assert r.details["ratio"] > 0
+    assert {"C getpid loop, ns/call", "ctypes fast path, ns/call",
+            "mapping, values/s"} <= set(extra)
+
+
+def test_a_crashing_measurement_is_one_error_record(monkeypatch) -> None:
+    def boom(*_args: object) -> dict:
+        raise RuntimeError("no library")
+
+    monkeypatch.setattr(bench, "QUICK", TINY)
+    monkeypatch.setattr(bench, "c_loops", boom)
+    results, _ = bench.run(quick=True)
+    [err] = [r for r in results if r.verdict == Verdict.ERROR]
+    assert err.id == "bench.c" and "no library" in err.counterexample.summary
+    assert len(results) == 3
