@@ -188,6 +188,34 @@ def safepoint_once(prog: Program, v: View) -> Any:
     return v.X.and_(*[v.p(j, "fnruns") <= 1 for j in range(v.cfg.ps)])
 
 
+def g_running_has_p(prog: Program, v: View) -> Any:
+    """Old design: a _Grunning G's M owns a P (spec R10: the P is in hand before the G may
+    act as running; entersyscall switches the G before releasing the P)."""
+    X = v.X
+    conds = []
+    for j in range(v.cfg.gs):
+        gm = v.g(j, "m")
+        conds.append(X.ite(v.g(j, "status") == st._Grunning,
+                           X.and_(gm != 0, v.M(gm, "p") != 0), True))
+    return X.and_(*conds)
+
+
+def stw_handshake(prog: Program, v: View) -> Any:
+    """R8 (derived): once W has visited every P and no M is still inside reentersyscall
+    with that P, no P is left in _Psyscall while gcwaiting: either W's CAS (T6) or the
+    syscalling M's entersyscall_gcwait (T3) stopped it."""
+    X = v.X
+    scanned = X.or_(v.s("w.pc") == prog.labels["w.wait"],
+                    v.s("w.pc") == prog.labels["w.stopped"])
+    conds = []
+    for j in range(v.cfg.ps):
+        entering = X.or_(*[v.m(i, "pp") == j + 1 for i in range(v.cfg.ms)])
+        conds.append(X.ite(X.and_(v.s("gcwaiting") == 1, scanned,
+                                  v.p(j, "status") == st._Psyscall),
+                           entering, True))
+    return X.and_(*conds)
+
+
 INVARIANTS: list[Invariant] = [
     Invariant("I0", "no M throws (wirep, lost mcache, checkdead, nil P, stopwait)",
               i0_no_throw),
@@ -204,5 +232,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("NO-P-USER", "no G runs user code without a P", no_user_code_without_p),
     Invariant("R4-SAVE", "saved context valid during the syscall", schedok_in_syscall),
     Invariant("FN-ONCE", "forEachP's fn runs at most once per P", safepoint_once),
+    Invariant("G-RUNNING-P", "a _Grunning G's M owns a P", g_running_has_p),
+    Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
+              stw_handshake),
 ]
 INVARIANT_IDS = [i.id for i in INVARIANTS]

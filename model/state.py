@@ -15,7 +15,8 @@ from entersys.model import status as st
 
 # Per-entity fields; the kind says how a symmetry permutation relabels the value.
 M_FIELDS = {"pc": "pc", "p": "pref", "oldp": "pref", "curg": "gref", "locks": "int",
-            "syscalltick": "tick", "mcache": "int", "throw": "int", "pp": "pref"}
+            "syscalltick": "tick", "mcache": "int", "throw": "int", "pp": "pref",
+            "tmp": "int"}
 P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "stick",
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
             "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int"}

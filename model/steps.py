@@ -85,6 +85,10 @@ class Ctx:
     def branch(self, cond: Any, then: str, other: str) -> None:
         self._set_pc(self.X.ite(cond, self.prog.label(then), self.prog.label(other)))
 
+    def next_label(self) -> str:
+        """The step after this one in its (possibly mutated) routine."""
+        return self.prog.succ[self.prog.at_label(self.step)]
+
     def _set_pc(self, value: Any) -> None:
         self.pc_set = True
         if self.step.actor == M:
@@ -149,9 +153,9 @@ class Ctx:
         callers = X.count([v.s("w.pc") != self.prog.label("w.idle"),
                            v.s("f.pc") != self.prog.label("f.idle")])
         run = others_running + callers - v.s("nmidlelocked")
-        alive = self.any_g(lambda j: X.or_(v.g(j, "q") != 0,
-                                           v.g(j, "status") == st._Gsyscall,
-                                           v.g(j, "status") == st._Gscansyscall))
+        live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
+                st._Gscansyscall)
+        alive = self.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
         self.throw(X.and_(run <= 0, alive), 3)
 
 
@@ -315,12 +319,19 @@ def _re8(c: Ctx) -> Iterator[Any]:
     yield X.or_(X.not_(wait), v.s("lock") == LOCK_FREE)
     c.u.s("sysmonwait", 0)
     c.u.G(_gp(c), schedok=X.ite(wait, 0, v.G(_gp(c), "schedok")))
+    c.set_me(tmp=X.ite(wait, 1, 0))
 
 
-@step("reentersyscall.8.save", M, None, "R4", RE + " step 8: save again after systemstack")
-def _re8s(c: Ctx) -> Iterator[Any]:
+def _save_if_called(c: Ctx) -> Iterator[Any]:
+    """save(pc, sp) inside the `if` whose systemstack call clobbered g.sched (m.tmp)."""
+    X = c.X
     yield True
-    c.u.G(_gp(c), schedok=1)
+    c.u.G(_gp(c), schedok=X.ite(c.me("tmp") == 1, 1, c.v.G(_gp(c), "schedok")))
+    c.set_me(tmp=0)
+
+
+step("reentersyscall.8.save", M, None, "R4",
+     RE + " step 8: save again after systemstack")(_save_if_called)
 
 
 @step("reentersyscall.9.safepoint", M, None, "R5",
@@ -333,12 +344,11 @@ def _re9(c: Ctx) -> Iterator[Any]:
     c.throw(mp == 0, 4)
     c.u.P(mp, safepoint=0, fnruns=X.ite(pending, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
     c.u.G(_gp(c), schedok=X.ite(pending, 0, v.G(_gp(c), "schedok")))
+    c.set_me(tmp=X.ite(pending, 1, 0))
 
 
-@step("reentersyscall.9.save", M, None, "R4", RE + " step 9: save again after systemstack")
-def _re9s(c: Ctx) -> Iterator[Any]:
-    yield True
-    c.u.G(_gp(c), schedok=1)
+step("reentersyscall.9.save", M, None, "R4",
+     RE + " step 9: save again after systemstack")(_save_if_called)
 
 
 @step("reentersyscall.10.syscalltick", M, None, "R6",
@@ -432,7 +442,7 @@ def _exfast(c: Ctx) -> Iterator[Any]:
     won = X.and_(oldp != 0, v.P(oldp, "status") == st._Psyscall)
     c.u.P(oldp, status=X.ite(won, st._Pidle, v.P(oldp, "status")),
           wins=X.ite(won, v.P(oldp, "wins") + 1, v.P(oldp, "wins")))
-    c.branch(won, "exitsyscallfast.wirep", "exitsyscallfast.pidle")
+    c.branch(won, c.next_label(), "exitsyscallfast.pidle")
 
 
 @step("exitsyscallfast.wirep", M, None, "T4",
@@ -669,7 +679,7 @@ def _ycas(c: Ctx) -> Iterator[Any]:
     c.u.P(p, status=X.ite(won, st._Pidle, v.P(p, "status")),
           syscalltick=X.ite(won, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
           wins=X.ite(won, v.P(p, "wins") + 1, v.P(p, "wins")))
-    c.branch(won, "retake.handoffp", "retake.incidlelocked+")
+    c.branch(won, c.next_label(), "retake.incidlelocked+")
 
 
 @step("retake.handoffp", SYSMON, None, "T5", RT + ": handoffp(p)")

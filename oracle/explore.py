@@ -19,6 +19,7 @@ from entersys.model.invariants import INVARIANTS, Invariant
 from entersys.model.ops import CONCRETE
 from entersys.model.state import Layout, View, initial_state
 from entersys.model.steps import PC_FIELD, Instance, Program
+from entersys.oracle.compiled import CompiledProgram
 from entersys.results import Counterexample, TraceStep
 
 State = tuple[int, ...]
@@ -28,39 +29,107 @@ def normalize_ticks(layout: Layout, s: list[int]) -> None:
     """Ticks are only ever copied, incremented and compared for equality, and every copy
     is <= its source, so (value == the P's current tick) is all that matters: rewrite each
     P's tick to 1 and every copy to 1 (equal) or 0 (older). Keeps the state space finite."""
+    _normalizer(layout)(s)
+
+
+_NORMALIZERS: dict[int, Any] = {}
+
+
+def _normalizer(layout: Layout) -> Any:
+    """normalize_ticks specialised to one layout (generated once: it runs on every edge)."""
+    key = id(layout)
+    if key in _NORMALIZERS:
+        return _NORMALIZERS[key][1]
     cfg = layout.cfg
+    lines = ["def norm(s):"]
     for j in range(cfg.ps):
         n = layout.pname[j]
-        t, sch = s[n["syscalltick"]], s[n["schedtick"]]
-        s[n["pd_tick"]] = 1 if s[n["pd_tick"]] == t else 0
-        s[n["pd_sched"]] = 1 if s[n["pd_sched"]] == sch else 0
+        lines.append(f"    s[{n['pd_tick']}] = 1 if s[{n['pd_tick']}] == s[{n['syscalltick']}] "
+                     "else 0")
+        lines.append(f"    s[{n['pd_sched']}] = 1 if s[{n['pd_sched']}] == s[{n['schedtick']}] "
+                     "else 0")
+    ticks = "(" + ", ".join(str(layout.pname[j]["syscalltick"]) for j in range(cfg.ps)) + ",)"
     for i in range(cfg.ms):
         n = layout.mname[i]
-        ref = s[n["oldp"]] or s[n["pp"]]
-        if ref:
-            s[n["syscalltick"]] = 1 if s[n["syscalltick"]] == \
-                s[layout.pname[ref - 1]["syscalltick"]] else 0
-        else:
-            s[n["syscalltick"]] = 0
+        lines.append(f"    r = s[{n['oldp']}] or s[{n['pp']}]")
+        lines.append(f"    s[{n['syscalltick']}] = (1 if s[{n['syscalltick']}] == "
+                     f"s[{ticks}[r - 1]] else 0) if r else 0")
     for j in range(cfg.ps):
         n = layout.pname[j]
-        s[n["syscalltick"]] = 1
-        s[n["schedtick"]] = 1
+        lines.append(f"    s[{n['syscalltick']}] = 1")
+        lines.append(f"    s[{n['schedtick']}] = 1")
+    env: dict[str, Any] = {}
+    exec("\n".join(lines), env)  # noqa: S102 - generated from the layout
+    _NORMALIZERS[key] = (layout, env["norm"])
+    return env["norm"]
 
 
 class Symmetry:
-    """Canonical representative under all permutations of M, P and G identities."""
+    """Canonical representative under all permutations of M, P and G identities.
+
+    Entities are first ordered by a signature that no relabelling changes (their own
+    fields, and only whether each reference is nil); the representative is the least
+    relabelled state among the permutations that put the signatures in order, so the full
+    minimum over every permutation is only taken among entities that tie."""
 
     def __init__(self, layout: Layout, enabled: bool = True) -> None:
         cfg = layout.cfg
         self.enabled = enabled
-        self.funcs = []
+        self.trivial = cfg.ms == cfg.ps == cfg.gs == 1
+        self.funcs: dict[tuple[tuple[int, ...], ...], Any] = {}
         if not enabled:
             return
         for pm in itertools.permutations(range(cfg.ms)):
             for pp in itertools.permutations(range(cfg.ps)):
                 for pg in itertools.permutations(range(cfg.gs)):
-                    self.funcs.append(self._compile(layout, pm, pp, pg))
+                    self.funcs[(pm, pp, pg)] = self._compile(layout, pm, pp, pg)
+        self.sig = self._signatures(layout)
+
+    @staticmethod
+    def _signatures(layout: Layout) -> Any:
+        cfg = layout.cfg
+        parts = []
+        for cls, table, n in (("m", layout.mname, cfg.ms), ("p", layout.pname, cfg.ps),
+                              ("g", layout.gname, cfg.gs)):
+            sigs = []
+            for i in range(n):
+                items = []
+                for f, pos in table[i].items():
+                    kind = layout.kinds[pos]
+                    if kind in ("pref", "mref", "gref"):
+                        items.append(f"s[{pos}] == 0")
+                    elif kind == "qref":
+                        items.append(f"s[{pos}] == 0, s[{pos}] == {cfg.global_q}")
+                    else:
+                        items.append(f"s[{pos}]")
+                sigs.append("(" + ", ".join(items) + ",)")
+            parts.append("(" + ", ".join(sigs) + ",)")
+        return eval("lambda s: (" + ", ".join(parts) + ",)")  # noqa: S307 - generated
+
+    @staticmethod
+    def _orders(sigs: tuple[Any, ...]) -> list[tuple[int, ...]]:
+        """Every permutation perm (old index -> new index) that sorts sigs."""
+        n = len(sigs)
+        if n == 1:
+            return [(0,)]
+        if n == 2:
+            a, b = sigs
+            return [(0, 1)] if a < b else [(1, 0)] if b < a else [(0, 1), (1, 0)]
+        order = sorted(range(n), key=sigs.__getitem__)
+        groups: list[list[int]] = []
+        for i in order:
+            if groups and sigs[groups[-1][0]] == sigs[i]:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        out = []
+        for choice in itertools.product(*[itertools.permutations(g) for g in groups]):
+            flat = [i for g in choice for i in g]
+            perm = [0] * len(sigs)
+            for new, old in enumerate(flat):
+                perm[old] = new
+            out.append(tuple(perm))
+        return out
 
     @staticmethod
     def _compile(layout: Layout, pm: tuple[int, ...], pp: tuple[int, ...],
@@ -96,7 +165,13 @@ class Symmetry:
     def canon(self, s: State) -> State:
         if not self.enabled:
             return s
-        return min(f(s) for f in self.funcs)
+        if self.trivial:
+            return s
+        ms, ps, gs = self.sig(s)
+        om, op, og = self._orders(ms), self._orders(ps), self._orders(gs)
+        if len(om) == 1 and len(op) == 1 and len(og) == 1:
+            return self.funcs[(om[0], op[0], og[0])](s)
+        return min(self.funcs[(a, b, c)](s) for a in om for b in op for c in og)
 
 
 @dataclass
@@ -124,11 +199,17 @@ class ExploreResult:
 
 class Explorer:
     def __init__(self, prog: Program, symmetry: bool = True,
-                 invariants: list[Invariant] | None = None) -> None:
+                 invariants: list[Invariant] | None = None, engine: str = "compiled") -> None:
         self.prog = prog
         self.L = prog.layout
         self.sym = Symmetry(self.L, symmetry)
         self.invariants = invariants if invariants is not None else INVARIANTS
+        if engine not in ("compiled", "interpreted"):
+            raise ValueError(f"unknown engine {engine!r}")
+        self.compiled = CompiledProgram(prog, self.invariants) if engine == "compiled" else None
+        self._norm = _normalizer(self.L)
+        self._fn = {(i.step.name, i.m, i.args): f for i, f in self.compiled.fns.items()} \
+            if self.compiled else {}
         # candidate instances by (pc field position, label value); GC steps always
         self.by_pc: dict[tuple[int, int], list[Instance]] = {}
         self.free: list[Instance] = []
@@ -149,11 +230,19 @@ class Explorer:
         return self.sym.canon(tuple(s))
 
     def successors(self, s: State) -> list[tuple[Instance, State]]:
-        view = View(self.L, CONCRETE, s.__getitem__)
         out = []
         cands = list(self.free)
         for pcf in self.pc_fields:
             cands.extend(self.by_pc.get((pcf, s[pcf]), ()))
+        if self.compiled is not None:
+            norm = self._norm
+            for inst in cands:
+                n = self._fn[inst.step.name, inst.m, inst.args](s)
+                if n is not None:
+                    norm(n)
+                    out.append((inst, tuple(n)))
+            return out
+        view = View(self.L, CONCRETE, s.__getitem__)
         for inst in cands:
             guard, writes = self.prog.apply(inst, view, want_effect=bool)
             if not guard:
@@ -166,6 +255,8 @@ class Explorer:
         return out
 
     def check_invariants(self, s: State) -> list[Invariant]:
+        if self.compiled is not None:
+            return [inv for inv, fn in self.compiled.invariants if not fn(s)]
         view = View(self.L, CONCRETE, s.__getitem__)
         return [inv for inv in self.invariants if not inv.pred(self.prog, view)]
 

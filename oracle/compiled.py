@@ -1,0 +1,111 @@
+"""The fast concrete engine: every step instance and invariant is first evaluated over the
+symbolic state (entersys.proofs.protocol_z3) and the resulting Z3 terms are translated to
+Python source, compiled once per program. It is derived from the same step definitions as
+the interpreter, and a test checks that both agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import z3
+from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.steps import Instance, Program
+from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
+
+State = tuple[int, ...]
+
+_BIN = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
+        z3.Z3_OP_EQ: "==", z3.Z3_OP_SUB: "-"}
+
+
+class Translator:
+    """Z3 term -> Python expression over the state tuple `s`."""
+
+    def __init__(self, sym: SymbolicState) -> None:
+        self.pos = {v.get_id(): i for i, v in enumerate(sym.vars)}
+        # the term is kept with its text: a freed term's id may be reused by a new one
+        self.memo: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, t: Any) -> str:
+        if isinstance(t, bool):
+            return "True" if t else "False"
+        if isinstance(t, int):
+            return str(t)
+        key = t.get_id()
+        if key not in self.memo:
+            self.memo[key] = (t, self._tr(t))
+        return self.memo[key][1]
+
+    def _tr(self, t: Any) -> str:
+        if z3.is_int_value(t):
+            return str(t.as_long())
+        if z3.is_true(t):
+            return "True"
+        if z3.is_false(t):
+            return "False"
+        if z3.is_const(t) and t.get_id() in self.pos:
+            return f"s[{self.pos[t.get_id()]}]"
+        k = t.decl().kind()
+        a = [self(c) for c in t.children()]
+        if k == z3.Z3_OP_ITE:
+            return f"({a[1]} if {a[0]} else {a[2]})"
+        if k == z3.Z3_OP_AND:
+            return "(" + " and ".join(a) + ")"
+        if k == z3.Z3_OP_OR:
+            return "(" + " or ".join(a) + ")"
+        if k == z3.Z3_OP_NOT:
+            return f"(not {a[0]})"
+        if k == z3.Z3_OP_ADD:
+            return "(" + " + ".join(a) + ")"
+        if k == z3.Z3_OP_MUL:
+            return "(" + " * ".join(a) + ")"
+        if k == z3.Z3_OP_UMINUS:
+            return f"(-{a[0]})"
+        if k == z3.Z3_OP_DISTINCT and len(a) == 2:
+            return f"({a[0]} != {a[1]})"
+        if k == z3.Z3_OP_IMPLIES:
+            return f"((not {a[0]}) or {a[1]})"
+        if k in _BIN and len(a) == 2:
+            return f"({a[0]} {_BIN[k]} {a[1]})"
+        raise NotImplementedError(f"cannot translate {t.decl()} ({t})")
+
+
+StepFn = Callable[[State], list[int] | None]
+
+
+class CompiledProgram:
+    """Per instance, `fn(s)` returns the successor as a list, or None if disabled."""
+
+    def __init__(self, prog: Program, invariants: list[Invariant] | None = None) -> None:
+        self.prog = prog
+        sym = SymbolicState(prog)
+        tr = Translator(sym)
+        self.fns: dict[Instance, StepFn] = {}
+        lines = []
+        names: list[tuple[str, Instance]] = []
+        for k, inst in enumerate(prog.instances()):
+            st = symbolic_step(prog, inst, sym)
+            guard = tr(_simp(st.guard))
+            body = [f"def f{k}(s):", f"    if not {guard}:", "        return None",
+                    "    n = list(s)"]
+            body += [f"    n[{pos}] = {tr(_simp(val))}" for pos, val in sorted(st.writes.items())]
+            body.append("    return n")
+            lines.extend(body)
+            names.append((f"f{k}", inst))
+        invs = invariants if invariants is not None else INVARIANTS
+        for k, inv in enumerate(invs):
+            lines.append(f"def inv{k}(s):")
+            lines.append(f"    return {tr(_simp(symbolic_invariant(prog, inv, sym)))}")
+        env: dict[str, Any] = {}
+        exec(compile("\n".join(lines), f"<entersys compiled {prog.mutant or 'faithful'}>",
+                     "exec"), env)  # noqa: S102 - our own generated code
+        self.fns = {inst: env[name] for name, inst in names}
+        self.invariants = [(inv, env[f"inv{k}"]) for k, inv in enumerate(invs)]
+        self.source = "\n".join(lines)
+
+
+def _simp(t: Any) -> Any:
+    if isinstance(t, bool | int):
+        return t
+    return z3.simplify(t, elim_sign_ext=False)
