@@ -49,7 +49,59 @@ def build_parser() -> _Parser:
     b = sub.add_parser("bench", help="measure costs as ratios against same-run baselines")
     b.add_argument("--quick", action="store_true", help="fewer iterations")
     _add_output_options(b)
+
+    e = sub.add_parser("explore", help="explore the protocol model exhaustively")
+    _add_model_options(e)
+    e.add_argument("--mutant", help="explore this mutant of the catalog instead")
+    e.add_argument("--dot", type=Path, help="also write the state graph as DOT")
+    e.add_argument("--itf", type=Path, help="write a counterexample trace as ITF JSON")
+    e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
+    e.add_argument("--max-states", type=int, default=5_000_000)
+    _add_output_options(e)
+
+    m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
+    m.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
+    _add_output_options(m)
+
+    g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
+    g.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    g.add_argument("--of", required=True, help="g-status, p-status or states")
+    g.add_argument("--out", type=Path, required=True, help="DOT file to write")
+    g.add_argument("--ms", type=int, default=1)
+    g.add_argument("--ps", type=int, default=1)
+    g.add_argument("--gs", type=int, default=1)
     return ap
+
+
+ACTOR_FLAGS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    p.add_argument("--ms", type=int, default=2, help="number of Ms (threads)")
+    p.add_argument("--ps", type=int, default=1, help="number of Ps")
+    p.add_argument("--gs", type=int, default=1, help="number of Gs")
+    p.add_argument("--without", action="append", default=[], metavar="PART",
+                   help="leave out an actor or behaviour: " + ", ".join(ACTOR_FLAGS))
+
+
+def _model_config(opts: argparse.Namespace) -> object:
+    from entersys.model.state import Config
+    from entersys.model.steps import VERSIONS
+
+    if opts.go not in VERSIONS:
+        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    bad = [w for w in opts.without if w not in ACTOR_FLAGS]
+    if bad:
+        raise UsageError(f"unknown --without {bad[0]!r}; known: {', '.join(ACTOR_FLAGS)}")
+    cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go,
+                 **{w: False for w in opts.without})
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return cfg
 
 
 def _select(groups: dict, only: list[str] | None) -> list[str]:
@@ -83,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
-            raise UsageError("a command is needed: verify, check or bench (see --help)")
+            raise UsageError("a command is needed: verify, check, bench, explore, mutants or "
+                             "graph (see --help)")
         if getattr(opts, "format", "text") not in ("text", "json"):
             raise UsageError(f"unknown format {opts.format!r}; known: text, json")
         return _dispatch(opts, command)
@@ -119,7 +172,94 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
             if out is not sys.stdout:
                 out.close()
         return exit_code(results)
+    if opts.command == "explore":
+        return _explore(opts, command)
+    if opts.command == "mutants":
+        return _mutants(opts, command)
+    if opts.command == "graph":
+        return _graph(opts)
     raise UsageError(f"unknown command {opts.command!r}")
+
+
+def _explore(opts: argparse.Namespace, command: str) -> int:
+    import json
+
+    from entersys.model.mutants import MUTANTS
+    from entersys.oracle import protocol
+
+    cfg = _model_config(opts)
+    if opts.mutant is not None and opts.mutant not in MUTANTS:
+        raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
+    if opts.max_states < 1:
+        raise UsageError("--max-states must be positive")
+    outs = {k: _open_out(getattr(opts, k)) for k in ("out", "dot", "itf")
+            if getattr(opts, k) is not None}
+    try:
+        run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
+                               max_states=opts.max_states)  # type: ignore[arg-type]
+        rec = run.result
+        _render([rec], opts.format, outs.get("out", sys.stdout), command)
+        if "itf" in outs and rec.counterexample and rec.counterexample.itf:
+            outs["itf"].write(json.dumps(rec.counterexample.itf, indent=1) + "\n")
+        if "dot" in outs:
+            from entersys.oracle.graphs import state_graph_dot
+
+            outs["dot"].write(state_graph_dot(run.explorer, max_states=5000))
+    finally:
+        for f in outs.values():
+            f.close()
+    return exit_code([rec])
+
+
+def _mutants(opts: argparse.Namespace, command: str) -> int:
+    from entersys.model.mutants import GAPS, MUTANTS
+    from entersys.model.steps import VERSIONS
+    from entersys.oracle import protocol
+
+    if opts.go not in VERSIONS:
+        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    for m in opts.only or []:
+        if m not in MUTANTS:
+            raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
+    out = _open_out(opts.out)
+    try:
+        results = protocol.mutant_results(opts.go, only=opts.only)
+        _render(results, opts.format, out, command, {"model_gaps": GAPS})
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return exit_code(results)
+
+
+def _graph(opts: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from entersys.model.state import Config
+    from entersys.model.steps import VERSIONS
+    from entersys.oracle import graphs
+
+    if opts.go not in VERSIONS:
+        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    if opts.of not in ("g-status", "p-status", "states"):
+        raise UsageError(f"unknown --of {opts.of!r}; known: g-status, p-status, states")
+    cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go)
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = _open_out(opts.out)
+    try:
+        out.write(graphs.dot_for(opts.of, opts.go, cfg))
+    finally:
+        out.close()
+    if shutil.which("dot"):
+        svg = opts.out.with_suffix(".svg")
+        subprocess.run(["dot", "-Tsvg", str(opts.out), "-o", str(svg)], check=False)
+        print(f"wrote {opts.out} and {svg}")
+    else:
+        print(f"wrote {opts.out} (install Graphviz `dot` for SVG)")
+    return 0
 
 
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:

@@ -18,6 +18,19 @@ def _verify_errno(opts: Namespace) -> list[CheckResult]:
     return errno.run(opts.asm, timeout_ms=opts.timeout_ms)
 
 
+def _verify_protocol(opts: Namespace) -> list[CheckResult]:
+    from entersys.oracle import protocol
+
+    return protocol.verify_results()
+
+
+def _verify_mutants(opts: Namespace) -> list[CheckResult]:
+    from entersys.model.steps import VERSIONS
+    from entersys.oracle import protocol
+
+    return [r for go in VERSIONS for r in protocol.mutant_results(go)]
+
+
 def _check_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.oracle import errno_native
 
@@ -26,6 +39,8 @@ def _check_errno(opts: Namespace) -> list[CheckResult]:
 
 VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno": _verify_errno,
+    "protocol-model": _verify_protocol,
+    "protocol-mutants": _verify_mutants,
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {

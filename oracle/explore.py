@@ -89,12 +89,12 @@ class Symmetry:
     def _signatures(layout: Layout) -> Any:
         cfg = layout.cfg
         parts = []
-        for cls, table, n in (("m", layout.mname, cfg.ms), ("p", layout.pname, cfg.ps),
-                              ("g", layout.gname, cfg.gs)):
+        for table, n in ((layout.mname, cfg.ms), (layout.pname, cfg.ps),
+                         (layout.gname, cfg.gs)):
             sigs = []
             for i in range(n):
                 items = []
-                for f, pos in table[i].items():
+                for pos in table[i].values():
                     kind = layout.kinds[pos]
                     if kind in ("pref", "mref", "gref"):
                         items.append(f"s[{pos}] == 0")
@@ -208,6 +208,7 @@ class Explorer:
             raise ValueError(f"unknown engine {engine!r}")
         self.compiled = CompiledProgram(prog, self.invariants) if engine == "compiled" else None
         self._norm = _normalizer(self.L)
+        self.on_edge: Any = None  # callback(state, instance, successor before symmetry)
         self._fn = {(i.step.name, i.m, i.args): f for i, f in self.compiled.fns.items()} \
             if self.compiled else {}
         # candidate instances by (pc field position, label value); GC steps always
@@ -291,6 +292,8 @@ class Explorer:
                                                 "deadlock"))
             for inst, raw in succ:
                 res.transitions += 1
+                if self.on_edge is not None:
+                    self.on_edge(s, inst, raw)
                 n = self.sym.canon(raw)
                 if n not in ids:
                     ids[n] = len(order)

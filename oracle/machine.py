@@ -12,7 +12,8 @@ from entersys.model.invariants import INVARIANTS, Invariant
 from entersys.model.ops import CONCRETE
 from entersys.model.state import View, initial_state
 from entersys.model.steps import Instance, Program
-from hypothesis import HealthCheck, settings
+from entersys.oracle.compiled import CompiledProgram
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as hst
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -29,17 +30,29 @@ class InvariantViolated(AssertionError):
         self.inv, self.trace = inv, trace
 
 
-def _enabled(prog: Program, inst: Instance, s: list[int]) -> bool:
-    view = View(prog.layout, CONCRETE, s.__getitem__)
-    guard, _ = prog.apply(inst, view, want_effect=bool)
-    return bool(guard)
-
-
-def make_machine(prog: Program) -> type[RuleBasedStateMachine]:
-    """The state machine class for `prog` (faithful or mutated)."""
+def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedStateMachine]:
+    """The state machine class for `prog` (faithful or mutated). With engine="compiled"
+    guards and effects run through the Z3-derived code (entersys.oracle.compiled), with
+    "interpreted" through Program.apply directly; both come from the same steps."""
     by_step: dict[str, list[Instance]] = {}
     for inst in prog.instances():
         by_step.setdefault(inst.step.name, []).append(inst)
+    compiled = CompiledProgram(prog) if engine == "compiled" else None
+
+    def successor(inst: Instance, s: list[int]) -> list[int] | None:
+        if compiled is not None:
+            return compiled.fns[inst](s)
+        view = View(prog.layout, CONCRETE, s.__getitem__)
+        guard, writes = prog.apply(inst, view)
+        if not guard:
+            return None
+        n = list(s)
+        for pos, val in writes.items():
+            n[pos] = val
+        return n
+
+    def _enabled(prog: Program, inst: Instance, s: list[int]) -> bool:
+        return successor(inst, s) is not None
 
     ns: dict[str, Any] = {}
 
@@ -56,12 +69,10 @@ def make_machine(prog: Program) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: any(_enabled(prog, i, self.state) for i in insts))
         @rule(data=hst.data())
         def run(self: Any, data: Any) -> None:
-            enabled = [i for i in insts if _enabled(prog, i, self.state)]
-            inst = data.draw(hst.sampled_from(enabled), label=name)
-            view = View(prog.layout, CONCRETE, self.state.__getitem__)
-            _, writes = prog.apply(inst, view)
-            for pos, val in writes.items():
-                self.state[pos] = val
+            enabled = [(i, n) for i in insts
+                       if (n := successor(i, self.state)) is not None]
+            k = data.draw(hst.integers(0, len(enabled) - 1), label=name)
+            inst, self.state = enabled[k]
             self.trace.append(inst.label)
         run.__name__ = "step_" + re.sub(r"\W", "_", name)
         return run
@@ -70,11 +81,16 @@ def make_machine(prog: Program) -> type[RuleBasedStateMachine]:
         fn = make_rule(name, insts)
         ns[fn.__name__] = fn
 
+    inv_fns = dict(compiled.invariants) if compiled is not None else {}
+
     def make_inv(inv: Invariant) -> Any:
         @invariant()
         def check(self: Any) -> None:
-            view = View(prog.layout, CONCRETE, self.state.__getitem__)
-            if not inv.pred(prog, view):
+            if compiled is not None:
+                ok = inv_fns[inv](self.state)
+            else:
+                ok = inv.pred(prog, View(prog.layout, CONCRETE, self.state.__getitem__))
+            if not ok:
                 raise InvariantViolated(inv, list(self.trace))
         check.__name__ = "inv_" + re.sub(r"\W", "_", inv.id)
         return check
@@ -91,16 +107,49 @@ class MachineRun:
     examples: int
 
 
-def hunt(prog: Program, max_examples: int = 200, steps: int = 60, seed: int | None = 0
-         ) -> MachineRun:
+def hunt(prog: Program, max_examples: int = 200, steps: int = 60, seed: int | None = 0,
+         engine: str = "compiled", shrink: bool = False) -> MachineRun:
     """Run the machine; return the first invariant violation and how many examples
-    (state-machine runs) Hypothesis needed, shrinking included."""
-    machine = make_machine(prog)
+    (state-machine runs) Hypothesis needed (shrinking, when asked for, included)."""
+    machine = make_machine(prog, engine)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
     conf = settings(max_examples=max_examples, stateful_step_count=steps, database=None,
                     deadline=None, derandomize=seed is not None, print_blob=False,
-                    suppress_health_check=list(HealthCheck))
+                    phases=phases, suppress_health_check=list(HealthCheck))
     try:
         run_state_machine_as_test(machine, settings=conf)
     except InvariantViolated as e:
         return MachineRun(e, machine.runs)
     return MachineRun(None, machine.runs)
+
+
+# Configurations tried in turn when hunting a mutant: the large one first, then smaller
+# ones in which its race window is more likely to be hit by a random walk.
+HUNT_LADDER: tuple[tuple[tuple[int, int, int], int, int], ...] = (
+    ((4, 3, 6), 200, 60),
+    ((2, 1, 2), 600, 80),
+    ((1, 1, 1), 2500, 80),
+)
+
+
+@dataclass
+class Hunt:
+    mutant: str
+    config: tuple[int, int, int] | None
+    examples: int          # examples run in total, over every rung of the ladder tried
+    found: InvariantViolated | None
+
+
+def hunt_mutant(go: str, mutant: str, seed: int = 0) -> Hunt:
+    """Hunt one catalogued mutant with the machine up the HUNT_LADDER."""
+    from entersys.model.mutants import apply
+    from entersys.model.state import Config
+
+    total = 0
+    for (ms, ps, gs), examples, steps in HUNT_LADDER:
+        prog = apply(Program(Config(ms, ps, gs, go=go), go=go), mutant)
+        run = hunt(prog, max_examples=examples, steps=steps, seed=seed)
+        total += run.examples
+        if run.found is not None:
+            return Hunt(mutant, (ms, ps, gs), total, run.found)
+    return Hunt(mutant, None, total, None)

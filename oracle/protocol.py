@@ -1,0 +1,101 @@
+"""Result records for the protocol model: an exhaustive exploration of one configuration,
+and the mutant catalog (each mutant must be killed). Used by `entersys explore`,
+`entersys mutants` and the protocol groups of `entersys verify`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from entersys.model.mutants import GAPS, MUTANTS, apply
+from entersys.model.state import Config
+from entersys.model.steps import VERSIONS, Program
+from entersys.oracle.explore import Explorer, ExploreResult
+from entersys.results import CheckResult, Verdict, timed
+
+GROUP = "protocol-model"
+# The configuration `entersys verify` explores exhaustively for each version, and the one
+# the mutant catalog is run on (every mutant is killed there; see tests/test_mutants.py).
+VERIFY_CONFIG = Config(ms=2, ps=1, gs=1)
+MUTANT_CONFIG = Config(ms=1, ps=1, gs=1)
+
+
+def config_flags(cfg: Config) -> str:
+    off = [n for n in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
+           if not getattr(cfg, n)]
+    return "".join(f" --without {n}" for n in off)
+
+
+def replay_command(cfg: Config, go: str, mutant: str | None) -> str:
+    m = f" --mutant {mutant}" if mutant else ""
+    return (f"entersys explore --go {go} --ms {cfg.ms} --ps {cfg.ps} --gs {cfg.gs}"
+            f"{config_flags(cfg)}{m}")
+
+
+def build_program(cfg: Config, go: str, mutant: str | None = None) -> Program:
+    prog = Program(replace(cfg, go=go), go=go)
+    return apply(prog, mutant) if mutant else prog
+
+
+@dataclass
+class Exploration:
+    result: CheckResult
+    explorer: Explorer
+    run: ExploreResult
+
+
+def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
+            max_states: int = 5_000_000, progress: bool = True) -> Exploration:
+    with timed() as t:
+        prog = build_program(cfg, go, mutant)
+        ex = Explorer(prog, symmetry=symmetry)
+        res = ex.run(max_states=max_states, progress=progress)
+    rules = {name: s.rule for name, s in prog.steps.items()}
+    cex = None
+    if res.violations:
+        verdict = Verdict.REFUTED
+        cex = ex.counterexample(res, res.violations[0], replay_command(cfg, go, mutant), rules)
+    elif not res.complete:
+        verdict = Verdict.UNKNOWN
+    else:
+        verdict = Verdict.HOLDS
+    expected = Verdict.REFUTED if mutant else Verdict.HOLDS
+    tag = f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + (f".{mutant}" if mutant else "")
+    title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
+             + (f", mutant {mutant} ({MUTANTS[mutant].rule})" if mutant else "")
+             + ": every invariant, no deadlock, progress")
+    details: dict[str, Any] = {
+        "states": res.states, "transitions": res.transitions, "depth": res.depth,
+        "explore_seconds": round(res.seconds, 3),
+        "states_per_second": round(res.states_per_second),
+        "complete": res.complete, "symmetry": symmetry,
+        "actors": sorted(prog.enabled_actors()),
+        "violated": [v.property for v in res.violations],
+    }
+    if mutant:
+        details["rule"] = MUTANTS[mutant].rule
+        details["trace_length"] = len(cex.trace) if cex else None
+    rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
+                      details)
+    return Exploration(rec, ex, res)
+
+
+def mutant_results(go: str, cfg: Config = MUTANT_CONFIG,
+                   only: list[str] | None = None) -> list[CheckResult]:
+    out = []
+    for mid in only or list(MUTANTS):
+        rec = explore(cfg, go, mid).result
+        rec.group = "protocol-mutants"
+        rec.id = f"protocol-mutants.go{go}.{mid}"
+        rec.kind = "mutant"
+        out.append(rec)
+    return out
+
+
+def gap_notes() -> dict[str, str]:
+    return dict(GAPS)
+
+
+def verify_results(versions: tuple[str, ...] = VERSIONS,
+                   cfg: Config = VERIFY_CONFIG) -> list[CheckResult]:
+    return [explore(cfg, go).result for go in versions]

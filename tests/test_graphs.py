@@ -1,0 +1,63 @@
+"""The G- and P-status graphs derived from the steps match the spec's allowed-transition
+table both ways, and DOT export works for them and for a small state graph."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from entersys.model import status as st
+from entersys.model.steps import VERSIONS
+from entersys.oracle import graphs
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def derived(request):
+    return graphs.status_graphs(request.param)
+
+
+def test_derived_graphs_match_the_spec(derived) -> None:
+    g, p = derived
+    for kind, gr in (("g", g), ("p", p)):
+        check = graphs.check_against_spec(gr, kind)
+        assert check.unexpected == [], check.unexpected
+        assert check.missing == [], check.missing
+
+
+def test_psyscall_is_left_only_by_cas_steps(derived) -> None:
+    _, p = derived
+    out_steps = set().union(*(d["steps"] for _, _, d in p.out_edges("_Psyscall", data=True)))
+    assert out_steps == {"exitsyscallfast.cas", "retake.cas", "stw.stop",
+                         "reentersyscall.12.gcwait", "forEachP.take"}
+
+
+def test_a_spec_edge_no_step_produces_is_reported(derived, monkeypatch) -> None:
+    g, _ = derived
+    monkeypatch.setattr(st, "REQUIRED_G_OLD", st.REQUIRED_G_OLD | {(st._Gsyscall,
+                                                                     st._Gwaiting)})
+    assert graphs.check_against_spec(g, "g").missing == [("_Gsyscall", "_Gwaiting")]
+
+
+def test_an_edge_the_spec_forbids_is_reported(derived, monkeypatch) -> None:
+    _, p = derived
+    monkeypatch.setattr(st, "ALLOWED_P_OLD", st.ALLOWED_P_OLD - {(st._Psyscall, st._Pidle)})
+    bad = graphs.check_against_spec(p, "p").unexpected
+    assert [(a, b) for a, b, _ in bad] == [("_Psyscall", "_Pidle")]
+
+
+def test_dot_export(derived, tmp_path) -> None:
+    _, p = derived
+    dot = graphs.to_dot(p, "p-status")
+    assert dot.startswith('digraph "p-status"')
+    assert '"_Prunning" -> "_Psyscall"' in dot
+
+
+def test_state_graph_of_a_small_configuration() -> None:
+    from entersys.model.state import Config
+    from entersys.model.steps import Program
+    from entersys.oracle.explore import Explorer
+
+    ex = Explorer(Program(Config(1, 1, 1, stw=False, foreachp=False, gc=False)))
+    g = graphs.state_graph(ex, max_states=300)
+    assert 0 < g.number_of_nodes() <= 300
+    assert nx.is_weakly_connected(g)

@@ -1,0 +1,39 @@
+"""The Hypothesis state machine: the faithful model passes on a configuration larger than
+the explorer covers, and every catalogued mutant is found (examples needed are reported by
+`entersys mutants --hypothesis`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from entersys.model.mutants import MUTANTS
+from entersys.model.state import Config
+from entersys.model.steps import Program
+from entersys.oracle.machine import hunt, hunt_mutant
+
+
+def test_faithful_model_passes_on_a_large_configuration() -> None:
+    run = hunt(Program(Config(4, 3, 6)), max_examples=150, steps=80)
+    assert run.found is None, run.found
+    assert run.examples >= 150
+
+
+def test_faithful_model_passes_on_go114() -> None:
+    run = hunt(Program(Config(3, 2, 4, go="1.14"), go="1.14"), max_examples=80, steps=60)
+    assert run.found is None, run.found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mid", list(MUTANTS))
+def test_machine_finds_mutant(mid: str) -> None:
+    h = hunt_mutant("1.25", mid)
+    assert h.found is not None, f"{mid}: not found in {h.examples} examples"
+    assert h.found.trace, "the failing run has steps"
+
+
+def test_machine_interpreted_engine_finds_a_mutant_too() -> None:
+    from entersys.model.mutants import apply
+
+    prog = apply(Program(Config(2, 1, 2)), "R7-store-first")
+    run = hunt(prog, max_examples=100, steps=60, engine="interpreted")
+    assert run.found is not None and run.found.inv.id in ("I1", "I4", "I0")
