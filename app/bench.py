@@ -222,6 +222,15 @@ def run(quick: bool = False) -> tuple[list[CheckResult], dict]:
             ("bench.ctypes.RawSyscall", "ctypes fast path against os.getpid()", py_group),
             ("bench.map.scan", "native mapping scan against the Python model", map_group)):
         results += _guarded_group(cid, title, measure)
+
+    def explore_group() -> list[CheckResult]:
+        from entersys.bench_protocol import explorer_throughput
+
+        recs, figures = explorer_throughput(quick)
+        extra.update(figures)
+        return recs
+
+    results += _guarded_group("bench.explore", "protocol explorer throughput", explore_group)
     return results, extra
 
 

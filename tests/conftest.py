@@ -9,12 +9,11 @@ import subprocess
 import sys
 
 import pytest
-
 from entersys.model.state import Config
 from entersys.model.steps import Program
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def program(ms: int = 1, ps: int = 1, gs: int = 1, go: str = "1.25", **flags: bool) -> Program:
     return Program(Config(ms, ps, gs, go=go, **flags), go=go)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
-
 from entersys.model import status as st
 from entersys.model.steps import VERSIONS
 from entersys.oracle import graphs

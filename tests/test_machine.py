@@ -5,7 +5,6 @@ the explorer covers, and every catalogued mutant is found (examples needed are r
 from __future__ import annotations
 
 import pytest
-
 from entersys.model.mutants import MUTANTS
 from entersys.model.state import Config
 from entersys.model.steps import Program

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from entersys.model.mutants import MUTANTS, apply
 from entersys.model.steps import VERSIONS, Program
 from entersys.oracle.protocol import MUTANT_CONFIG, build_program, explore

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from conftest import program
-
 from entersys.model.state import Config
 from entersys.model.steps import VERSIONS
 from entersys.oracle.explore import Explorer

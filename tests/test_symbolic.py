@@ -7,9 +7,6 @@ from __future__ import annotations
 import random
 
 from conftest import program
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as hst
-
 from entersys.model.invariants import INVARIANTS
 from entersys.model.ops import CONCRETE
 from entersys.model.state import View
@@ -21,6 +18,8 @@ from entersys.proofs.protocol_z3 import (
     symbolic_invariant,
     symbolic_step,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
 
 PROG = program(2, 2, 2)
 SYM = SymbolicState(PROG)
