@@ -158,7 +158,7 @@ def _guarded_group(cid: str, title: str,
     return out or [crashed]
 
 
-def run(quick: bool = False) -> tuple[list[CheckResult], dict]:
+def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], dict]:
     """Measure everything once; returns the records and a figures summary for the report."""
     plan = QUICK if quick else FULL
     results: list[CheckResult] = []
@@ -230,7 +230,9 @@ def run(quick: bool = False) -> tuple[list[CheckResult], dict]:
         extra.update(figures)
         return recs
 
-    results += _guarded_group("bench.explore", "protocol explorer throughput", explore_group)
+    if explore:
+        results += _guarded_group("bench.explore", "protocol explorer throughput",
+                                  explore_group)
     return results, extra
 
 

@@ -80,10 +80,15 @@ ACTOR_FLAGS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
     p.add_argument("--ms", type=int, default=2, help="number of Ms (threads)")
-    p.add_argument("--ps", type=int, default=1, help="number of Ps")
-    p.add_argument("--gs", type=int, default=1, help="number of Gs")
+    p.add_argument("--ps", type=int, default=2, help="number of Ps")
+    p.add_argument("--gs", type=int, default=2, help="number of Gs")
+    p.add_argument("--parts", default="core", metavar="SET",
+                   help="core (sysmon, stop-the-world; Gs make Syscalls) or full (also "
+                        "forEachP, the GC scan bit, entersyscallblock, blocking RawSyscall)")
+    p.add_argument("--with", dest="with_", action="append", default=[], metavar="PART",
+                   help="add one part: " + ", ".join(ACTOR_FLAGS))
     p.add_argument("--without", action="append", default=[], metavar="PART",
-                   help="leave out an actor or behaviour: " + ", ".join(ACTOR_FLAGS))
+                   help="leave out one part: " + ", ".join(ACTOR_FLAGS))
 
 
 def _model_config(opts: argparse.Namespace) -> object:
@@ -92,11 +97,17 @@ def _model_config(opts: argparse.Namespace) -> object:
 
     if opts.go not in VERSIONS:
         raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
-    bad = [w for w in opts.without if w not in ACTOR_FLAGS]
-    if bad:
-        raise UsageError(f"unknown --without {bad[0]!r}; known: {', '.join(ACTOR_FLAGS)}")
+    from entersys.oracle.protocol import PART_SETS
+
+    if opts.parts not in PART_SETS:
+        raise UsageError(f"unknown --parts {opts.parts!r}; known: {', '.join(PART_SETS)}")
+    for flag, names in (("--with", opts.with_), ("--without", opts.without)):
+        bad = [w for w in names if w not in ACTOR_FLAGS]
+        if bad:
+            raise UsageError(f"unknown {flag} {bad[0]!r}; known: {', '.join(ACTOR_FLAGS)}")
+    parts = (set(PART_SETS[opts.parts]) | set(opts.with_)) - set(opts.without)
     cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go,
-                 **{w: False for w in opts.without})
+                 **{f: f in parts for f in ACTOR_FLAGS})
     try:
         cfg.validate()
     except ValueError as e:

@@ -102,6 +102,10 @@ class CompiledProgram:
                      "exec"), env)  # noqa: S102 - our own generated code
         self.fns = {inst: env[name] for name, inst in names}
         self.invariants = [(inv, env[f"inv{k}"]) for k, inv in enumerate(invs)]
+        allsrc = "def all_inv(s):\n    return " + " and ".join(
+            f"inv{k}(s)" for k in range(len(invs))) if invs else "def all_inv(s):\n    return True"
+        exec(allsrc, env)  # noqa: S102 - generated
+        self.all_invariants: Callable[[State], bool] = env["all_inv"]
         self.source = "\n".join(lines)
 
 

@@ -76,6 +76,7 @@ class Symmetry:
         cfg = layout.cfg
         self.enabled = enabled
         self.trivial = cfg.ms == cfg.ps == cfg.gs == 1
+        self.memo: dict[State, State] = {}
         self.funcs: dict[tuple[tuple[int, ...], ...], Any] = {}
         if not enabled:
             return
@@ -163,10 +164,17 @@ class Symmetry:
         return eval("lambda s: (" + ", ".join(parts) + ",)", env)  # noqa: S307 - generated
 
     def canon(self, s: State) -> State:
-        if not self.enabled:
+        if not self.enabled or self.trivial:
             return s
-        if self.trivial:
-            return s
+        hit = self.memo.get(s)
+        if hit is not None:
+            return hit
+        if len(self.memo) > 2_000_000:
+            self.memo.clear()
+        out = self.memo[s] = self._canon(s)
+        return out
+
+    def _canon(self, s: State) -> State:
         ms, ps, gs = self.sig(s)
         om, op, og = self._orders(ms), self._orders(ps), self._orders(gs)
         if len(om) == 1 and len(op) == 1 and len(og) == 1:
@@ -189,7 +197,7 @@ class ExploreResult:
     depth: int = 0
     seconds: float = 0.0
     violations: list[Violation] = field(default_factory=list)
-    parents: dict[State, tuple[State | None, str]] = field(default_factory=dict)
+    parents: dict[State, tuple[State | None, Any]] = field(default_factory=dict)
     complete: bool = True
 
     @property
@@ -257,6 +265,8 @@ class Explorer:
 
     def check_invariants(self, s: State) -> list[Invariant]:
         if self.compiled is not None:
+            if self.compiled.all_invariants(s):
+                return []
             return [inv for inv, fn in self.compiled.invariants if not fn(s)]
         view = View(self.L, CONCRETE, s.__getitem__)
         return [inv for inv in self.invariants if not inv.pred(self.prog, view)]
@@ -274,7 +284,7 @@ class Explorer:
         t0 = time.perf_counter()
         res = ExploreResult()
         init = self.initial()
-        parents: dict[State, tuple[State | None, str]] = {init: (None, "")}
+        parents: dict[State, tuple[State | None, Any]] = {init: (None, None)}
         ids: dict[State, int] = {init: 0}
         order: list[State] = [init]
         edges: list[list[int]] = []
@@ -298,7 +308,7 @@ class Explorer:
                 if n not in ids:
                     ids[n] = len(order)
                     order.append(n)
-                    parents[n] = (s, inst.label)
+                    parents[n] = (s, inst)
                     depth[n] = depth[s] + 1
                     res.depth = max(res.depth, depth[n])
                     bad = self.check_invariants(n)

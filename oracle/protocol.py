@@ -14,16 +14,32 @@ from entersys.oracle.explore import Explorer, ExploreResult
 from entersys.results import CheckResult, Verdict, timed
 
 GROUP = "protocol-model"
+PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
+# `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
+# the GC scan bit, entersyscallblock and blocking RawSyscalls, which multiply the states.
+PART_SETS = {"core": ("stw", "sysmon"), "full": PARTS}
+
+
+def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
+    return replace(cfg, **{p: p in parts for p in PARTS})
+
 # The configuration `entersys verify` explores exhaustively for each version, and the one
 # the mutant catalog is run on (every mutant is killed there; see tests/test_mutants.py).
-VERIFY_CONFIG = Config(ms=2, ps=1, gs=1)
+VERIFY_CONFIGS = (Config(ms=2, ps=1, gs=1),                      # every part
+                  with_parts(Config(ms=2, ps=2, gs=1), PART_SETS["core"]))
+VERIFY_CONFIG = VERIFY_CONFIGS[0]
+# What `entersys explore` runs with no size or part options.
+EXPLORE_DEFAULT = with_parts(Config(ms=2, ps=2, gs=2), PART_SETS["core"])
 MUTANT_CONFIG = Config(ms=1, ps=1, gs=1)
 
 
 def config_flags(cfg: Config) -> str:
-    off = [n for n in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
-           if not getattr(cfg, n)]
-    return "".join(f" --without {n}" for n in off)
+    on = [n for n in PARTS if getattr(cfg, n)]
+    if set(on) == set(PART_SETS["full"]):
+        return " --parts full"
+    core = PART_SETS["core"]
+    return ("".join(f" --with {n}" for n in on if n not in core)
+            + "".join(f" --without {n}" for n in core if n not in on))
 
 
 def replay_command(cfg: Config, go: str, mutant: str | None) -> str:
@@ -60,7 +76,9 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     else:
         verdict = Verdict.HOLDS
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
-    tag = f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + (f".{mutant}" if mutant else "")
+    full = all(getattr(cfg, p) for p in PARTS)
+    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+           + (f".{mutant}" if mutant else ""))
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
              + (f", mutant {mutant} ({MUTANTS[mutant].rule})" if mutant else "")
              + ": every invariant, no deadlock, progress")
@@ -97,5 +115,5 @@ def gap_notes() -> dict[str, str]:
 
 
 def verify_results(versions: tuple[str, ...] = VERSIONS,
-                   cfg: Config = VERIFY_CONFIG) -> list[CheckResult]:
-    return [explore(cfg, go).result for go in versions]
+                   configs: tuple[Config, ...] = VERIFY_CONFIGS) -> list[CheckResult]:
+    return [explore(cfg, go).result for go in versions for cfg in configs]

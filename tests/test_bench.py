@@ -25,7 +25,7 @@ def test_ratio_within_target_holds_and_beyond_is_refuted() -> None:
 
 def test_run_produces_every_record_and_figure(monkeypatch) -> None:
     monkeypatch.setattr(bench, "QUICK", TINY)
-    results, extra = bench.run(quick=True)
+    results, extra = bench.run(quick=True, explore=False)
     assert [r.id for r in results] == ["bench.c.RawSyscall", "bench.c.Syscall",
                                        "bench.c.Syscall+nop-hooks", "bench.ctypes.RawSyscall",
                                        "bench.map.scan"]
@@ -43,7 +43,19 @@ def test_a_crashing_measurement_is_one_error_record(monkeypatch) -> None:
 
     monkeypatch.setattr(bench, "QUICK", TINY)
     monkeypatch.setattr(bench, "c_loops", boom)
-    results, _ = bench.run(quick=True)
+    results, _ = bench.run(quick=True, explore=False)
     [err] = [r for r in results if r.verdict == Verdict.ERROR]
     assert err.id == "bench.c" and "no library" in err.counterexample.summary
     assert len(results) == 3
+
+
+def test_explorer_benchmark_records() -> None:
+    from entersys.bench_protocol import explorer_throughput
+
+    recs, extra = explorer_throughput(quick=True)
+    assert [r.id for r in recs] == ["bench.explore.throughput", "bench.explore.symmetry"]
+    thr, sym = recs
+    assert thr.details["states"] > 0 and thr.details["states_per_second"] > 0
+    assert thr.details["speedup_over_interpreter"] > 0
+    assert sym.details["states_without"] > sym.details["states_with_symmetry"]
+    assert {"explorer", "symmetry"} <= set(extra)

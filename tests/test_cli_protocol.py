@@ -20,7 +20,8 @@ def test_explore_json_counts(cli) -> None:
 
 def test_explore_mutant_exits_0_as_expected_and_writes_itf(cli, tmp_path) -> None:
     itf = tmp_path / "trace.itf.json"
-    r = cli("explore", "--ms", "1", "--mutant", "R8-gcwait-early", "--itf", str(itf))
+    r = cli("explore", "--ms", "1", "--parts", "full", "--mutant", "R8-gcwait-early",
+            "--itf", str(itf))
     assert r.returncode == 0, r.stderr  # refuted, as expected for a mutant
     assert "COUNTEREXAMPLE" not in r.stdout and "expected counterexample" in r.stdout
     assert "replay: entersys explore" in r.stdout
@@ -49,6 +50,7 @@ def test_graph_writes_dot(cli, tmp_path) -> None:
     (("explore", "--go", "1.99"), "unknown Go version"),
     (("explore", "--mutant", "R99-nope"), "unknown mutant"),
     (("explore", "--without", "nothing"), "unknown --without"),
+    (("explore", "--parts", "most"), "unknown --parts"),
     (("mutants", "--go", "2.0"), "unknown Go version"),
     (("graph", "--of", "colors", "--out", "x.dot"), "unknown --of"),
     (("verify", "--only", "protocol-nope"), "unknown group"),
@@ -65,4 +67,5 @@ def test_verify_protocol_model_group(cli) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     ids = [x["id"] for x in doc["results"]]
-    assert len(ids) == 2 and any("go1.14" in i for i in ids) and any("go1.25" in i for i in ids)
+    assert len(ids) == 4 and any("go1.14" in i for i in ids) and any("go1.25" in i for i in ids)
+    assert all(x["verdict"] == "holds" for x in doc["results"])
