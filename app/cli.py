@@ -62,6 +62,8 @@ def build_parser() -> _Parser:
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
     m.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
     m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
+    m.add_argument("--hypothesis", action="store_true",
+                   help="also hunt each mutant with the Hypothesis state machine")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
@@ -234,7 +236,7 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
     out = _open_out(opts.out)
     try:
-        results = protocol.mutant_results(opts.go, only=opts.only)
+        results = protocol.mutant_results(opts.go, only=opts.only, hypothesis=opts.hypothesis)
         _render(results, opts.format, out, command, {"model_gaps": GAPS})
     finally:
         if out is not sys.stdout:

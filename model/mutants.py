@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.steps import Ctx, M, Program, Step
+from entersys.model.steps import VERSIONS, Ctx, M, Program, Step
 
 Transform = Callable[[Program], Program]
 
@@ -22,6 +22,7 @@ class Mutant:
     description: str
     transform: Transform
     expect: str  # the property expected to catch it (documentation; any kill counts)
+    versions: tuple[str, ...] = VERSIONS  # the Go versions the broken rule exists in
 
 
 def _move(routine: str, step: str, anchor: str, after: bool = True) -> Transform:
@@ -49,6 +50,22 @@ def _noop(name: str) -> Transform:
         steps = dict(prog.steps)
         steps[name] = Step(old.name, old.actor, old.at, old.rule, "mutant: step removed", fn,
                            old.params)
+        return prog.mutated(t.__name__, steps=steps)
+    return t
+
+
+def _drop_write(name: str, field: str) -> Transform:
+    """The step runs as defined, except that its write of its own M's `field` is lost."""
+    def t(prog: Program) -> Program:
+        old = prog.steps[name]
+
+        def fn(c: Ctx) -> Iterator[Any]:
+            yield from old.fn(c)
+            c.u.writes.pop(c.v.L.mname[c.m][field], None)
+
+        steps = dict(prog.steps)
+        steps[name] = Step(old.name, old.actor, old.at, old.rule,
+                           f"mutant: {old.source} without m.{field}", fn, old.params)
         return prog.mutated(t.__name__, steps=steps)
     return t
 
@@ -121,7 +138,14 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            _move("retake", "retake.incidlelocked-", "retake.cas"), "I0 (checkdead)"),
     Mutant("T4-plain-store", "T4/I7", "exitsyscallfast: load + plain store instead of CAS",
            _plain_exitsyscallfast, "I7/I1"),
+    Mutant("V14-wirep-no-mcache", "T4/V14", "wirep does not restore m.mcache (Go 1.14 only: "
+           "later versions have no m.mcache)", _drop_write("exitsyscallfast.wirep", "mcache"),
+           "I0 (lost mcache)", versions=("1.14",)),
 )}
+
+
+def for_version(go: str) -> list[str]:
+    return [m.id for m in MUTANTS.values() if go in m.versions]
 
 # Rules of the catalog's range that this abstraction does not express, and why.
 GAPS = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from entersys.model.mutants import GAPS, MUTANTS, apply
+from entersys.model.mutants import GAPS, MUTANTS, apply, for_version
 from entersys.model.state import Config
 from entersys.model.steps import VERSIONS, Program
 from entersys.oracle.explore import Explorer, ExploreResult
@@ -98,16 +98,42 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     return Exploration(rec, ex, res)
 
 
-def mutant_results(go: str, cfg: Config = MUTANT_CONFIG,
-                   only: list[str] | None = None) -> list[CheckResult]:
+def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None = None,
+                   hypothesis: bool = False) -> list[CheckResult]:
+    """One explorer record per mutant; with `hypothesis`, also one record of the Hypothesis
+    machine hunting it (configuration and examples needed in its details)."""
     out = []
-    for mid in only or list(MUTANTS):
+    for mid in only or for_version(go):
         rec = explore(cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
         rec.kind = "mutant"
         out.append(rec)
+        if hypothesis:
+            out.append(hypothesis_result(go, mid))
     return out
+
+
+def hypothesis_result(go: str, mid: str) -> CheckResult:
+    from entersys.oracle.machine import hunt_mutant
+    from entersys.results import Counterexample, TraceStep
+
+    with timed() as t:
+        h = hunt_mutant(go, mid)
+    cex = None
+    details: dict[str, Any] = {"examples": h.examples,
+                               "config": "{}m{}p{}g".format(*h.config) if h.config else None}
+    if h.found is not None:
+        details.update(invariant=h.found.inv.id, trace_length=len(h.found.trace))
+        cex = Counterexample(
+            summary=f"{h.found.inv.id} violated after {len(h.found.trace)} random steps "
+                    f"({h.examples} examples; not shrunk)",
+            trace=[TraceStep(k, lab.split(":", 1)[0], lab.split(":", 1)[1], "", {}, {})
+                   for k, lab in enumerate(h.found.trace, 1)])
+    return CheckResult(f"protocol-mutants.go{go}.{mid}.hypothesis", "protocol-mutants",
+                       f"the Hypothesis machine finds mutant {mid}", "hypothesis",
+                       Verdict.REFUTED if h.found else Verdict.HOLDS, Verdict.REFUTED, t(),
+                       cex, details)
 
 
 def gap_notes() -> dict[str, str]:

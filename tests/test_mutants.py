@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from entersys.model.mutants import MUTANTS, apply
+from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.steps import VERSIONS, Program
 from entersys.oracle.protocol import MUTANT_CONFIG, build_program, explore
 from entersys.oracle.replay import ReplayError, replay
 from entersys.results import Status, Verdict
 
 
-@pytest.mark.parametrize("go", VERSIONS)
-@pytest.mark.parametrize("mid", list(MUTANTS))
+@pytest.mark.parametrize("go,mid", [(go, mid) for go in VERSIONS for mid in for_version(go)])
 def test_mutant_is_killed_with_a_replayable_trace(go: str, mid: str) -> None:
     run = explore(MUTANT_CONFIG, go, mid)
     rec = run.result
@@ -53,3 +52,12 @@ def test_mutants_transform_without_touching_the_original() -> None:
     for mid in MUTANTS:
         apply(prog, mid)
     assert {k: list(v[0]) for k, v in prog.routines.items()} == before
+
+
+def test_version_specific_mutant_is_harmless_where_the_field_does_not_exist() -> None:
+    """m.mcache exists only in Go 1.14: the same mutation leaves Go 1.25 correct, which
+    shows the version parameter changes the protocol."""
+    assert explore(MUTANT_CONFIG, "1.14", "V14-wirep-no-mcache").result.verdict == \
+        Verdict.REFUTED
+    rec = explore(MUTANT_CONFIG, "1.25", "V14-wirep-no-mcache").result
+    assert rec.verdict == Verdict.HOLDS
