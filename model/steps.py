@@ -127,6 +127,19 @@ class Ctx:
         if self.go114:
             self.set_me(mcache=1)
 
+    def cas_psyscall(self, pref: Any, new: int, cond: Any = True, tick: bool = True) -> Any:
+        """atomic.Cas(&p.status, _Psyscall, new), attempted when `cond` holds; returns
+        whether it won. Every winner counts one win of the episode (the I7 ghost) and,
+        with `tick`, bumps p.syscalltick as every stealer does."""
+        X, v = self.X, self.v
+        won = X.and_(cond, v.P(pref, "status") == st._Psyscall)
+        self.u.P(pref, status=X.ite(won, new, v.P(pref, "status")),
+                 wins=X.ite(won, v.P(pref, "wins") + 1, v.P(pref, "wins")))
+        if tick:
+            self.u.P(pref, syscalltick=X.ite(won, v.P(pref, "syscalltick") + 1,
+                                             v.P(pref, "syscalltick")))
+        return won
+
     def handoffp(self, pref: Any) -> None:
         """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
         stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
@@ -388,10 +401,7 @@ def _re12(c: Ctx) -> Iterator[Any]:
     pp = c.me("pp")
     gcw = v.s("gcwaiting") == 1
     yield X.or_(X.not_(gcw), v.s("lock") == LOCK_FREE)
-    won = X.and_(gcw, v.s("stopwait") > 0, v.P(pp, "status") == st._Psyscall)
-    c.u.P(pp, status=X.ite(won, st._Pgcstop, v.P(pp, "status")),
-          syscalltick=X.ite(won, v.P(pp, "syscalltick") + 1, v.P(pp, "syscalltick")),
-          wins=X.ite(won, v.P(pp, "wins") + 1, v.P(pp, "wins")))
+    won = c.cas_psyscall(pp, st._Pgcstop, X.and_(gcw, v.s("stopwait") > 0))
     c.u.s("stopwait", X.ite(won, v.s("stopwait") - 1, v.s("stopwait")))
 
 
@@ -436,12 +446,10 @@ def _ex1(c: Ctx) -> Iterator[Any]:
 @step("exitsyscallfast.cas", M, None, "T4/T8/I7",
       "proc.go exitsyscallfast: oldp in _Psyscall -> CAS(_Psyscall, _Pidle)")
 def _exfast(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
     oldp = c.me("oldp")
     yield True
-    won = X.and_(oldp != 0, v.P(oldp, "status") == st._Psyscall)
-    c.u.P(oldp, status=X.ite(won, st._Pidle, v.P(oldp, "status")),
-          wins=X.ite(won, v.P(oldp, "wins") + 1, v.P(oldp, "wins")))
+    # the tick moves in exitsyscallfast_reacquired, only if the P was used meanwhile
+    won = c.cas_psyscall(oldp, st._Pidle, oldp != 0, tick=False)
     c.branch(won, c.next_label(), "exitsyscallfast.pidle")
 
 
@@ -672,13 +680,9 @@ def _ydec(c: Ctx) -> Iterator[Any]:
 
 @step("retake.cas", SYSMON, None, "T5/I7", RT + ": CAS(_Psyscall, _Pidle); p.syscalltick++")
 def _ycas(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
-    p = v.s("y.p")
+    p = c.v.s("y.p")
     yield True
-    won = v.P(p, "status") == st._Psyscall
-    c.u.P(p, status=X.ite(won, st._Pidle, v.P(p, "status")),
-          syscalltick=X.ite(won, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
-          wins=X.ite(won, v.P(p, "wins") + 1, v.P(p, "wins")))
+    won = c.cas_psyscall(p, st._Pidle)
     c.branch(won, c.next_label(), "retake.incidlelocked+")
 
 
@@ -720,13 +724,10 @@ def _wstop(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield v.P(p, "scanned") == 0
-    sysc = v.P(p, "status") == st._Psyscall
     idle = v.P(p, "onidle") == 1
-    hit = X.or_(sysc, idle)
-    c.u.P(p, scanned=1, onidle=0,
-          status=X.ite(hit, st._Pgcstop, v.P(p, "status")),
-          syscalltick=X.ite(sysc, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
-          wins=X.ite(sysc, v.P(p, "wins") + 1, v.P(p, "wins")))
+    hit = X.or_(c.cas_psyscall(p, st._Pgcstop), idle)
+    # an idle P is taken off the idle list and stopped as well
+    c.u.P(p, scanned=1, onidle=0, status=X.ite(hit, st._Pgcstop, v.P(p, "status")))
     c.u.s("stopwait", X.ite(hit, v.s("stopwait") - 1, v.s("stopwait")))
     c.pc_set = True
 
@@ -784,16 +785,12 @@ def _ftake(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield X.and_(v.P(p, "scanned") == 0, v.s("lock") == LOCK_FREE)
-    won = X.and_(v.P(p, "status") == st._Psyscall, v.P(p, "safepoint") == 1)
-    c.u.P(p, scanned=1)
-    st_now = v.P(p, "status")
+    won = c.cas_psyscall(p, st._Pidle, v.P(p, "safepoint") == 1)
+    # handoffp of the won P: the pending fn runs, the P goes on the idle list
     sp, runs = v.P(p, "safepoint"), v.P(p, "fnruns")
-    c.u.P(p, status=X.ite(won, st._Pidle, st_now),
-          onidle=X.ite(won, 1, v.P(p, "onidle")),
+    c.u.P(p, scanned=1, onidle=X.ite(won, 1, v.P(p, "onidle")),
           m=X.ite(won, 0, v.P(p, "m")),
-          safepoint=X.ite(won, 0, sp), fnruns=X.ite(won, runs + 1, runs),
-          syscalltick=X.ite(won, v.P(p, "syscalltick") + 1, v.P(p, "syscalltick")),
-          wins=X.ite(won, v.P(p, "wins") + 1, v.P(p, "wins")))
+          safepoint=X.ite(won, 0, sp), fnruns=X.ite(won, runs + 1, runs))
     c.pc_set = True
 
 
