@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.model.steps import Program
 from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import EXPLORE_DEFAULT
 from entersys.results import CheckResult, Counterexample, Verdict, timed

@@ -94,8 +94,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _model_config(opts: argparse.Namespace) -> object:
+    from entersys.model.program import VERSIONS
     from entersys.model.state import Config
-    from entersys.model.steps import VERSIONS
 
     if opts.go not in VERSIONS:
         raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
@@ -226,7 +226,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
     from entersys.model.mutants import GAPS, MUTANTS
-    from entersys.model.steps import VERSIONS
+    from entersys.model.program import VERSIONS
     from entersys.oracle import protocol
 
     if opts.go not in VERSIONS:
@@ -248,8 +248,8 @@ def _graph(opts: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
+    from entersys.model.program import VERSIONS
     from entersys.model.state import Config
-    from entersys.model.steps import VERSIONS
     from entersys.oracle import graphs
 
     if opts.go not in VERSIONS:

@@ -25,7 +25,7 @@ def _verify_protocol(opts: Namespace) -> list[CheckResult]:
 
 
 def _verify_mutants(opts: Namespace) -> list[CheckResult]:
-    from entersys.model.steps import VERSIONS
+    from entersys.model.program import VERSIONS
     from entersys.oracle import protocol
 
     return [r for go in VERSIONS for r in protocol.mutant_results(go)]

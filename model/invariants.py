@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
+from entersys.model.program import Program
 from entersys.model.state import View
-from entersys.model.steps import LOCKED_ROUTINES, Program
+from entersys.model.steps import LOCKED_ROUTINES
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.steps import VERSIONS, Ctx, M, Program, Step
+from entersys.model.program import VERSIONS, Ctx, M, Program, Step
 
 Transform = Callable[[Program], Program]
 

@@ -5,171 +5,84 @@ effect, over a View/Update pair and an Ops (concrete or Z3).
 A step runs for an actor (an M, sysmon, the stop-the-world caller W, the forEachP caller F,
 the GC scanner) and, for the sequential routines (`reentersyscall`, `exitsyscall`, ...), at a
 program label; its successor label comes from the routine's order, so that reordering or
-dropping a step (a mutant) is a change of the routine list, not of the step. Every engine
-(explorer, Hypothesis machine, Z3, graphs, trace replay) runs these definitions through
-`Program.instances()` and `Program.apply()`.
+dropping a step (a mutant) is a change of the routine list, not of the step. Go's shared
+sub-steps (acquirep, handoffp, the CAS out of `_Psyscall`, checkdead) are functions here,
+used by every step that performs them. Every engine (explorer, Hypothesis machine, Z3,
+graphs, trace replay) runs these definitions through entersys.model.program.Program.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.state import LOCK_FREE, LOCK_W, Config, Layout, Update, View
+from entersys.model.program import GC, SYSMON, Ctx, F, M, W, step
+from entersys.model.state import LOCK_FREE, LOCK_W
 
-StepFn = Callable[["Ctx"], Generator[Any, None, None]]
+# ==== Go's shared sub-steps =================================================================
 
-M, SYSMON, W, F, GC = "M", "sysmon", "W", "F", "GC"
-PC_FIELD = {SYSMON: "y.pc", W: "w.pc", F: "f.pc"}
+def work_for(c: Ctx, pref: Any) -> Any:
+    """A runnable G on the global queue or on P pref's local queue."""
+    gq = c.v.cfg.global_q
+    return c.any_g(lambda j: c.X.or_(c.v.g(j, "q") == gq,
+                                          c.X.and_(pref != 0, c.v.g(j, "q") == pref)))
 
-# Go's throws, recorded in m.throw (the invariant I0 says no M ever throws).
-THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable g",
-          4: "nil P dereference", 5: "stopTheWorld: not stopped",
-          6: "stopwait underflow", 7: "releasep: invalid arg"}
+def idle_p_exists(c: Ctx) -> Any:
+    return c.X.or_(*[c.v.p(j, "onidle") == 1 for j in range(c.v.cfg.ps)])
 
-VERSIONS = ("1.14", "1.25")
+def acquirep(c: Ctx, pref: Any) -> None:
+    """wirep: m.p = P, p.m = M, _Prunning; throws unless p.m == 0 and P is idle."""
+    X, v = c.X, c.v
+    c.throw(X.or_(v.P(pref, "m") != 0, v.P(pref, "status") != st._Pidle), 1)
+    c.u.P(pref, status=st._Prunning, m=c.m + 1, onidle=0)
+    c.set_me(p=pref)
+    if c.go114:
+        c.set_me(mcache=1)
 
+def cas_psyscall(c: Ctx, pref: Any, new: int, cond: Any = True, tick: bool = True) -> Any:
+    """atomic.Cas(&p.status, _Psyscall, new), attempted when `cond` holds; returns
+    whether it won. Every winner counts one win of the episode (the I7 ghost) and,
+    with `tick`, bumps p.syscalltick as every stealer does."""
+    X, v = c.X, c.v
+    won = X.and_(cond, v.P(pref, "status") == st._Psyscall)
+    c.u.P(pref, status=X.ite(won, new, v.P(pref, "status")),
+             wins=X.ite(won, v.P(pref, "wins") + 1, v.P(pref, "wins")))
+    if tick:
+        c.u.P(pref, syscalltick=X.ite(won, v.P(pref, "syscalltick") + 1,
+                                         v.P(pref, "syscalltick")))
+    return won
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    actor: str
-    at: str | None          # program label the actor must be at (None: any time)
-    rule: str               # spec ids: transitions (T1..), ordering rules (R1..)
-    source: str             # Go version, file, function
-    fn: StepFn
-    params: tuple[str, ...] = ()   # "p", "g", "bit": instantiated over these
+def handoffp(c: Ctx, pref: Any) -> None:
+    """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
+    stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
+    list, where a parked M with work picks it up (our stand-in for startm)."""
+    X, v = c.X, c.v
+    gcw = v.s("gcwaiting") == 1
+    sp = v.P(pref, "safepoint")
+    c.u.P(pref,
+             status=X.ite(gcw, st._Pgcstop, st._Pidle),
+             onidle=X.ite(gcw, 0, 1),
+             m=0,
+             safepoint=X.ite(gcw, sp, 0),
+             fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
+                          v.P(pref, "fnruns")))
+    c.u.s("stopwait", X.ite(gcw, v.s("stopwait") - 1, v.s("stopwait")))
 
-
-STEPS: dict[str, Step] = {}
-
-
-def step(name: str, actor: str, at: str | None, rule: str, source: str,
-         params: tuple[str, ...] = ()) -> Callable[[StepFn], StepFn]:
-    def deco(fn: StepFn) -> StepFn:
-        if name in STEPS:
-            raise ValueError(f"step {name} defined twice")
-        STEPS[name] = Step(name, actor, at, rule, source, fn, params)
-        return fn
-    return deco
-
-
-class Ctx:
-    """What a step sees: the pre-state view `v`, the update `u`, the ops `X`, its actor
-    (`m` for an M) and parameters, and the program (for labels and version flags)."""
-
-    __slots__ = ("prog", "v", "u", "X", "m", "args", "step", "pc_set")
-
-    def __init__(self, prog: Program, v: View, u: Update, m: int, args: tuple[int, ...],
-                 step: Step) -> None:
-        self.prog, self.v, self.u, self.X = prog, v, u, v.X
-        self.m, self.args, self.step, self.pc_set = m, args, step, False
-
-    # -- own M ---------------------------------------------------------------------------
-    def me(self, f: str) -> Any:
-        return self.v.m(self.m, f)
-
-    def set_me(self, **kw: Any) -> None:
-        self.u.m(self.m, **kw)
-
-    @property
-    def go114(self) -> bool:
-        return self.prog.go == "1.14"
-
-    # -- control flow ----------------------------------------------------------------------
-    def goto(self, label: str) -> None:
-        self._set_pc(self.prog.label(label))
-
-    def branch(self, cond: Any, then: str, other: str) -> None:
-        self._set_pc(self.X.ite(cond, self.prog.label(then), self.prog.label(other)))
-
-    def next_label(self) -> str:
-        """The step after this one in its (possibly mutated) routine."""
-        return self.prog.succ[self.prog.at_label(self.step)]
-
-    def _set_pc(self, value: Any) -> None:
-        self.pc_set = True
-        if self.step.actor == M:
-            self.set_me(pc=value)
-        else:
-            self.u.s(PC_FIELD[self.step.actor], value)
-
-    def throw(self, cond: Any, code: int) -> None:
-        """Go would throw (or fault) here when cond holds."""
-        X = self.X
-        cur = self.u.writes.get(self.v.L.mname[self.m]["throw"], self.me("throw"))
-        self.set_me(throw=X.ite(X.and_(cond, cur == 0), code, cur))
-
-    # -- shared sub-steps --------------------------------------------------------------------
-    def any_g(self, pred: Callable[[int], Any]) -> Any:
-        return self.X.or_(*[pred(j) for j in range(self.v.cfg.gs)])
-
-    def all_p(self, pred: Callable[[int], Any]) -> Any:
-        return self.X.and_(*[pred(j) for j in range(self.v.cfg.ps)])
-
-    def work_for(self, pref: Any) -> Any:
-        """A runnable G on the global queue or on P pref's local queue."""
-        gq = self.v.cfg.global_q
-        return self.any_g(lambda j: self.X.or_(self.v.g(j, "q") == gq,
-                                              self.X.and_(pref != 0, self.v.g(j, "q") == pref)))
-
-    def idle_p_exists(self) -> Any:
-        return self.X.or_(*[self.v.p(j, "onidle") == 1 for j in range(self.v.cfg.ps)])
-
-    def acquirep(self, pref: Any) -> None:
-        """wirep: m.p = P, p.m = M, _Prunning; throws unless p.m == 0 and P is idle."""
-        X, v = self.X, self.v
-        self.throw(X.or_(v.P(pref, "m") != 0, v.P(pref, "status") != st._Pidle), 1)
-        self.u.P(pref, status=st._Prunning, m=self.m + 1, onidle=0)
-        self.set_me(p=pref)
-        if self.go114:
-            self.set_me(mcache=1)
-
-    def cas_psyscall(self, pref: Any, new: int, cond: Any = True, tick: bool = True) -> Any:
-        """atomic.Cas(&p.status, _Psyscall, new), attempted when `cond` holds; returns
-        whether it won. Every winner counts one win of the episode (the I7 ghost) and,
-        with `tick`, bumps p.syscalltick as every stealer does."""
-        X, v = self.X, self.v
-        won = X.and_(cond, v.P(pref, "status") == st._Psyscall)
-        self.u.P(pref, status=X.ite(won, new, v.P(pref, "status")),
-                 wins=X.ite(won, v.P(pref, "wins") + 1, v.P(pref, "wins")))
-        if tick:
-            self.u.P(pref, syscalltick=X.ite(won, v.P(pref, "syscalltick") + 1,
-                                             v.P(pref, "syscalltick")))
-        return won
-
-    def handoffp(self, pref: Any) -> None:
-        """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
-        stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
-        list, where a parked M with work picks it up (our stand-in for startm)."""
-        X, v = self.X, self.v
-        gcw = v.s("gcwaiting") == 1
-        sp = v.P(pref, "safepoint")
-        self.u.P(pref,
-                 status=X.ite(gcw, st._Pgcstop, st._Pidle),
-                 onidle=X.ite(gcw, 0, 1),
-                 m=0,
-                 safepoint=X.ite(gcw, sp, 0),
-                 fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
-                              v.P(pref, "fnruns")))
-        self.u.s("stopwait", X.ite(gcw, v.s("stopwait") - 1, v.s("stopwait")))
-
-    def checkdead_on_stop(self) -> None:
-        """stopm -> mput -> checkdead: with no M left running (counting sysmon's
-        incidlelocked(-1)), a runnable or syscalling G is a fatal 'checkdead' throw."""
-        X, v = self.X, self.v
-        idle = self.prog.label("idle")
-        others_running = X.count([v.m(j, "pc") != idle for j in range(v.cfg.ms) if j != self.m])
-        # the stop-the-world and forEachP callers run on Ms of their own
-        callers = X.count([v.s("w.pc") != self.prog.label("w.idle"),
-                           v.s("f.pc") != self.prog.label("f.idle")])
-        run = others_running + callers - v.s("nmidlelocked")
-        live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
-                st._Gscansyscall)
-        alive = self.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
-        self.throw(X.and_(run <= 0, alive), 3)
+def checkdead_on_stop(c: Ctx) -> None:
+    """stopm -> mput -> checkdead: with no M left running (counting sysmon's
+    incidlelocked(-1)), a runnable or syscalling G is a fatal 'checkdead' throw."""
+    X, v = c.X, c.v
+    idle = c.prog.label("idle")
+    others_running = X.count([v.m(j, "pc") != idle for j in range(v.cfg.ms) if j != c.m])
+    # the stop-the-world and forEachP callers run on Ms of their own
+    callers = X.count([v.s("w.pc") != c.prog.label("w.idle"),
+                       v.s("f.pc") != c.prog.label("f.idle")])
+    run = others_running + callers - v.s("nmidlelocked")
+    live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
+            st._Gscansyscall)
+    alive = c.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
+    c.throw(X.and_(run <= 0, alive), 3)
 
 
 # ==== scheduler (coarse) ==================================================================
@@ -181,9 +94,9 @@ SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
 def _startm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
-    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1, c.work_for(p),
+    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1, work_for(c, p),
                  v.s("gcwaiting") == 0)
-    c.acquirep(p)
+    acquirep(c, p)
     c.goto("sched")
 
 
@@ -217,12 +130,12 @@ def _gcstopm(c: Ctx) -> Iterator[Any]:
 def _stopm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp = c.me("p")
-    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(c.work_for(mp)))
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)))
     sp = v.P(mp, "safepoint")
     c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
           fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
     c.set_me(p=0)
-    c.checkdead_on_stop()
+    checkdead_on_stop(c)
     c.goto("idle")
 
 
@@ -401,7 +314,7 @@ def _re12(c: Ctx) -> Iterator[Any]:
     pp = c.me("pp")
     gcw = v.s("gcwaiting") == 1
     yield X.or_(X.not_(gcw), v.s("lock") == LOCK_FREE)
-    won = c.cas_psyscall(pp, st._Pgcstop, X.and_(gcw, v.s("stopwait") > 0))
+    won = cas_psyscall(c, pp, st._Pgcstop, X.and_(gcw, v.s("stopwait") > 0))
     c.u.s("stopwait", X.ite(won, v.s("stopwait") - 1, v.s("stopwait")))
 
 
@@ -449,7 +362,7 @@ def _exfast(c: Ctx) -> Iterator[Any]:
     oldp = c.me("oldp")
     yield True
     # the tick moves in exitsyscallfast_reacquired, only if the P was used meanwhile
-    won = c.cas_psyscall(oldp, st._Pidle, oldp != 0, tick=False)
+    won = cas_psyscall(c, oldp, st._Pidle, oldp != 0, tick=False)
     c.branch(won, c.next_label(), "exitsyscallfast.pidle")
 
 
@@ -459,7 +372,7 @@ def _exwirep(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     oldp = c.me("oldp")
     yield True
-    c.acquirep(oldp)
+    acquirep(c, oldp)
     moved = c.me("syscalltick") != v.P(oldp, "syscalltick")
     c.u.P(oldp, syscalltick=X.ite(moved, v.P(oldp, "syscalltick") + 1,
                                   v.P(oldp, "syscalltick")))
@@ -473,7 +386,7 @@ def _expidle(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1)
-    c.acquirep(p)
+    acquirep(c, p)
     c.u.s("sysmonwait", 0)
     c.set_me(oldp=0)
     c.goto("exitsyscall.5.tick")
@@ -483,7 +396,7 @@ def _expidle(c: Ctx) -> Iterator[Any]:
       "proc.go exitsyscallfast: no idle P; take the slow path")
 def _exnopidle(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
-    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(c.idle_p_exists()))
+    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(idle_p_exists(c)))
     c.set_me(oldp=0)
     c.goto("@exitsyscall.slow")
 
@@ -551,7 +464,7 @@ def _ex0p(c: Ctx) -> Iterator[Any]:
     # execute's casgstatus(_Grunnable, _Grunning) spins while the GC holds the scan bit
     yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1,
                  v.G(g, "status") == st._Grunnable)
-    c.acquirep(p)
+    acquirep(c, p)
     c.u.s("sysmonwait", 0)
     c.u.G(g, status=st._Grunning, m=c.m + 1)
     c.u.P(p, schedtick=v.P(p, "schedtick") + 1)
@@ -563,10 +476,10 @@ def _ex0p(c: Ctx) -> Iterator[Any]:
 def _ex0q(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     g = _gp(c)
-    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(c.idle_p_exists()))
+    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(idle_p_exists(c)))
     c.u.G(g, q=v.cfg.global_q)
     c.set_me(curg=0)
-    c.checkdead_on_stop()
+    checkdead_on_stop(c)
     c.goto("idle")
 
 
@@ -616,7 +529,7 @@ def _eb4(c: Ctx) -> Iterator[Any]:
     yield c.v.s("lock") == LOCK_FREE
     c.throw(c.X.or_(mp == 0, c.v.P(mp, "m") != c.m + 1), 7)
     c.set_me(p=0)
-    c.handoffp(mp)
+    handoffp(c, mp)
 
 
 @step("entersyscallblock.locks", M, None, "R1", EB + ": m.locks--")
@@ -667,7 +580,7 @@ def _ydecide(c: Ctx) -> Iterator[Any]:
     local_work = c.any_g(lambda j: v.g(j, "q") == p)
     yield X.and_(v.P(p, "status") == st._Psyscall,
                  X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"), elapsed == 1),
-                 X.or_(elapsed == 1, local_work, X.not_(c.idle_p_exists())))
+                 X.or_(elapsed == 1, local_work, X.not_(idle_p_exists(c))))
     c.u.s("y.p", p)
     c.goto("@retake")
 
@@ -682,14 +595,14 @@ def _ydec(c: Ctx) -> Iterator[Any]:
 def _ycas(c: Ctx) -> Iterator[Any]:
     p = c.v.s("y.p")
     yield True
-    won = c.cas_psyscall(p, st._Pidle)
+    won = cas_psyscall(c, p, st._Pidle)
     c.branch(won, c.next_label(), "retake.incidlelocked+")
 
 
 @step("retake.handoffp", SYSMON, None, "T5", RT + ": handoffp(p)")
 def _yhand(c: Ctx) -> Iterator[Any]:
     yield c.v.s("lock") == LOCK_FREE
-    c.handoffp(c.v.s("y.p"))
+    handoffp(c, c.v.s("y.p"))
 
 
 @step("retake.incidlelocked+", SYSMON, None, "R15", RT + ": incidlelocked(1)")
@@ -725,7 +638,7 @@ def _wstop(c: Ctx) -> Iterator[Any]:
     (p,) = c.args
     yield v.P(p, "scanned") == 0
     idle = v.P(p, "onidle") == 1
-    hit = X.or_(c.cas_psyscall(p, st._Pgcstop), idle)
+    hit = X.or_(cas_psyscall(c, p, st._Pgcstop), idle)
     # an idle P is taken off the idle list and stopped as well
     c.u.P(p, scanned=1, onidle=0, status=X.ite(hit, st._Pgcstop, v.P(p, "status")))
     c.u.s("stopwait", X.ite(hit, v.s("stopwait") - 1, v.s("stopwait")))
@@ -785,7 +698,7 @@ def _ftake(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield X.and_(v.P(p, "scanned") == 0, v.s("lock") == LOCK_FREE)
-    won = c.cas_psyscall(p, st._Pidle, v.P(p, "safepoint") == 1)
+    won = cas_psyscall(c, p, st._Pidle, v.P(p, "safepoint") == 1)
     # handoffp of the won P: the pending fn runs, the P goes on the idle list
     sp, runs = v.P(p, "safepoint"), v.P(p, "fnruns")
     c.u.P(p, scanned=1, onidle=X.ite(won, 1, v.P(p, "onidle")),
@@ -873,139 +786,3 @@ PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
           "f.idle", "f.scan", "f.wait"]
 # Labels at which an M is inside a runtime prologue/epilogue (m.locks must be 1).
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "entersyscallblock")
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One step bound to its actor and parameters."""
-
-    step: Step
-    m: int           # M index for M steps, -1 otherwise
-    args: tuple[int, ...]
-
-    @property
-    def label(self) -> str:
-        who = f"M{self.m}" if self.m >= 0 else self.step.actor
-        a = ",".join(str(x) for x in self.args)
-        return f"{who}:{self.step.name}" + (f"({a})" if a else "")
-
-
-@dataclass
-class Program:
-    """The protocol for one Go version, possibly mutated: routines, steps and labels."""
-
-    cfg: Config
-    go: str = "1.25"
-    routines: dict[str, tuple[list[str], str]] = field(default_factory=lambda: {
-        k: (list(v), c) for k, v, c in ((k, *ROUTINES[k]) for k in ROUTINES)})
-    steps: dict[str, Step] = field(default_factory=lambda: dict(STEPS))
-    mutant: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.go not in VERSIONS:
-            raise ValueError(f"unknown Go version {self.go!r}; supported: {', '.join(VERSIONS)}")
-        self.cfg.validate()
-        self.layout = Layout(self.cfg)
-        self.finish()
-
-    def finish(self) -> None:
-        """(Re)compute labels, successors and instances after the routines changed."""
-        names = list(PLACES)
-        self.routine_of: dict[str, str] = {}
-        for r, (seq, _) in self.routines.items():
-            for n in seq:
-                names.append(n)
-                self.routine_of[n] = r
-        self.labels = {n: i for i, n in enumerate(names)}
-        self.label_names = names
-        self.succ: dict[str, str] = {}
-        for _r, (seq, cont) in self.routines.items():
-            for i, n in enumerate(seq):
-                self.succ[n] = seq[i + 1] if i + 1 < len(seq) else cont
-        self.layout = Layout(self.cfg)
-        self._instances = self._build_instances()
-
-    # -- labels ------------------------------------------------------------------------------
-    def label(self, name: str) -> int:
-        if name.startswith("@"):
-            seq, cont = self.routines[name[1:]]
-            return self.labels[seq[0]] if seq else self.labels[cont]
-        return self.labels[name]
-
-    def at_label(self, st_: Step) -> str:
-        if st_.at is not None:
-            return st_.at
-        return ALTERNATIVES.get(st_.name, st_.name)
-
-    def enabled_actors(self) -> set[str]:
-        c = self.cfg
-        return {M} | ({SYSMON} if c.sysmon else set()) | ({W} if c.stw else set()) | \
-            ({F} if c.foreachp else set()) | ({GC} if c.gc else set())
-
-    def _build_instances(self) -> list[Instance]:
-        out = []
-        actors = self.enabled_actors()
-        in_program = {n for seq, _ in self.routines.values() for n in seq}
-        optional = {"user.entersyscallblock": self.cfg.blockhint,
-                    "user.RawSyscall.block": self.cfg.raw}
-        for s in self.steps.values():
-            if s.actor not in actors or not optional.get(s.name, True):
-                continue
-            if s.at is None and s.actor != GC and \
-                    ALTERNATIVES.get(s.name, s.name) not in in_program:
-                continue  # not part of any routine of this program
-            ranges = [self._range(k) for k in s.params]
-            combos: list[tuple[int, ...]] = [()]
-            for r in ranges:
-                combos = [c + (x,) for c in combos for x in r]
-            ms = range(self.cfg.ms) if s.actor == M else [-1]
-            out.extend(Instance(s, m, a) for m in ms for a in combos)
-        return out
-
-    def _range(self, kind: str) -> range:
-        return {"p": range(1, self.cfg.ps + 1), "g": range(1, self.cfg.gs + 1),
-                "bit": range(0, 2)}[kind]
-
-    def instances(self) -> list[Instance]:
-        return self._instances
-
-    # -- evaluation ------------------------------------------------------------------------
-    def pc_field(self, inst: Instance) -> int | None:
-        if inst.step.actor == M:
-            return self.layout.mname[inst.m]["pc"]
-        if inst.step.actor in PC_FIELD:
-            return self.layout.index[PC_FIELD[inst.step.actor]]
-        return None
-
-    def apply(self, inst: Instance, view: View, want_effect: Callable[[Any], bool] | None = None
-              ) -> tuple[Any, dict[int, Any]]:
-        """(guard, writes) of one instance on `view`. With a concrete view pass
-        `want_effect=bool` to skip computing the effect of a disabled step."""
-        X = view.X
-        s = inst.step
-        u = Update(view)
-        c = Ctx(self, view, u, inst.m, inst.args, s)
-        pcf = self.pc_field(inst)
-        here = self.at_label(s)
-        at_ok = view.get(pcf) == self.labels[here] if pcf is not None else True
-        if want_effect is not None and not want_effect(at_ok):
-            return False, {}
-        gen = s.fn(c)
-        g = next(gen)
-        guard = X.and_(at_ok, g)
-        if want_effect is not None and not want_effect(guard):
-            return False, {}
-        for _ in gen:
-            pass
-        if not c.pc_set and pcf is not None and s.at is None:
-            nxt = self.succ[here]
-            target = self.label("@" + nxt[1:]) if nxt.startswith("@") else self.labels[nxt]
-            u._set(pcf, target)
-        return guard, u.writes
-
-    def mutated(self, name: str, routines: dict[str, tuple[list[str], str]] | None = None,
-                steps: dict[str, Step] | None = None) -> Program:
-        p = replace(self, routines=routines or {k: (list(s), c) for k, (s, c) in
-                                                self.routines.items()},
-                    steps=steps or dict(self.steps), mutant=name)
-        return p

@@ -10,7 +10,7 @@ from typing import Any
 
 import z3
 from entersys.model.invariants import INVARIANTS, Invariant
-from entersys.model.steps import Instance, Program
+from entersys.model.program import Instance, Program
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
 
 State = tuple[int, ...]

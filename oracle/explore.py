@@ -17,8 +17,8 @@ from typing import Any
 from entersys.model import status as st
 from entersys.model.invariants import INVARIANTS, Invariant
 from entersys.model.ops import CONCRETE
+from entersys.model.program import PC_FIELD, Instance, Program
 from entersys.model.state import Layout, View, initial_state
-from entersys.model.steps import PC_FIELD, Instance, Program
 from entersys.oracle.compiled import CompiledProgram
 from entersys.results import Counterexample, TraceStep
 

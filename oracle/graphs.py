@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 from entersys.model import status as st
+from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.model.steps import Program
 from entersys.oracle.explore import Explorer, State
 
 # Configurations whose exhaustive exploration the status graphs are derived from.

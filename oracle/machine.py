@@ -10,8 +10,8 @@ from typing import Any
 
 from entersys.model.invariants import INVARIANTS, Invariant
 from entersys.model.ops import CONCRETE
+from entersys.model.program import Instance, Program
 from entersys.model.state import View, initial_state
-from entersys.model.steps import Instance, Program
 from entersys.oracle.compiled import CompiledProgram
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as hst

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from entersys.model.mutants import GAPS, MUTANTS, apply, for_version
+from entersys.model.program import VERSIONS, Program
 from entersys.model.state import Config
-from entersys.model.steps import VERSIONS, Program
 from entersys.oracle.explore import Explorer, ExploreResult
 from entersys.results import CheckResult, Verdict, timed
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from entersys.model.invariants import INVARIANTS
 from entersys.model.ops import CONCRETE
+from entersys.model.program import Instance, Program
 from entersys.model.state import View, initial_state
-from entersys.model.steps import Instance, Program
 
 
 class ReplayError(ValueError):

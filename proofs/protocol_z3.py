@@ -12,8 +12,8 @@ from typing import Any
 
 import z3
 from entersys.model.invariants import Invariant
+from entersys.model.program import Instance, Program
 from entersys.model.state import View
-from entersys.model.steps import Instance, Program
 
 
 def _b(x: Any) -> Any:

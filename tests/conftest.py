@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.model.steps import Program
 
 
 @functools.cache

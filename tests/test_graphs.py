@@ -6,7 +6,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 from entersys.model import status as st
-from entersys.model.steps import VERSIONS
+from entersys.model.program import VERSIONS
 from entersys.oracle import graphs
 
 
@@ -52,8 +52,8 @@ def test_dot_export(derived, tmp_path) -> None:
 
 
 def test_state_graph_of_a_small_configuration() -> None:
+    from entersys.model.program import Program
     from entersys.model.state import Config
-    from entersys.model.steps import Program
     from entersys.oracle.explore import Explorer
 
     ex = Explorer(Program(Config(1, 1, 1, stw=False, foreachp=False, gc=False)))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from entersys.model.mutants import for_version
+from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.model.steps import Program
 from entersys.oracle.machine import hunt, hunt_mutant
 
 

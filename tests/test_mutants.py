@@ -8,7 +8,7 @@ import json
 
 import pytest
 from entersys.model.mutants import MUTANTS, apply, for_version
-from entersys.model.steps import VERSIONS, Program
+from entersys.model.program import VERSIONS, Program
 from entersys.oracle.protocol import MUTANT_CONFIG, build_program, explore
 from entersys.oracle.replay import ReplayError, replay
 from entersys.results import Status, Verdict

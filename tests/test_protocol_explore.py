@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import program
+from entersys.model.program import VERSIONS
 from entersys.model.state import Config
-from entersys.model.steps import VERSIONS
 from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import explore
 from entersys.results import Verdict
