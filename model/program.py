@@ -185,7 +185,7 @@ class Program:
             ({F} if c.foreachp else set()) | ({GC} if c.gc else set())
 
     def _build_instances(self) -> list[Instance]:
-        out = []
+        out: list[Instance] = []
         actors = self.enabled_actors()
         in_program = {n for seq, _ in self.routines.values() for n in seq}
         optional = {"user.entersyscallblock": self.cfg.blockhint,

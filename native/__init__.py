@@ -243,7 +243,7 @@ class Caller:
                 return None
             if isinstance(h, int):
                 return h
-            cb = HOOK(h)  # type: ignore[arg-type]
+            cb = HOOK(h)  # type: ignore[arg-type,call-overload]
             self._hook_refs.append(cb)
             return ctypes.cast(cb, ctypes.c_void_p).value
         self.block.enter, self.block.exit, self.block.hook_ctx = as_ptr(enter), as_ptr(exit), ctx

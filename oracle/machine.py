@@ -59,7 +59,7 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
     def __init__(self: Any) -> None:
         RuleBasedStateMachine.__init__(self)
         self.state = list(initial_state(prog.layout, prog.labels))
-        self.trace: list[str] = []
+        self.trace = []
         type(self).runs += 1
 
     ns["__init__"] = __init__
@@ -119,8 +119,8 @@ def hunt(prog: Program, max_examples: int = 200, steps: int = 60, seed: int | No
     try:
         run_state_machine_as_test(machine, settings=conf)
     except InvariantViolated as e:
-        return MachineRun(e, machine.runs)
-    return MachineRun(None, machine.runs)
+        return MachineRun(e, machine.runs)  # type: ignore[attr-defined]
+    return MachineRun(None, machine.runs)  # type: ignore[attr-defined]
 
 
 # Configurations tried in turn when hunting a mutant: the large one first, then smaller

@@ -80,7 +80,7 @@ def model_proofs(timeout_ms: int = 10_000) -> list[CheckResult]:
         with timed() as t:
             verdict, model = _prove(claim, timeout_ms)
         cex = _mapping_cex(model, rax, rdx, title) if model is not None else None
-        if cid == "errno.go-agrees-with-linux" and model is not None:
+        if cid == "errno.go-agrees-with-linux" and model is not None and cex is not None:
             cex.summary = (f"expected divergence: RAX={_hex(_val(model, rax))} is success for Go "
                            "(JLS: unsigned <=) and an error (errno 4095) for Linux and glibc")
         out.append(CheckResult(cid, GROUP, title, "proof", verdict, expected, t(), cex))
