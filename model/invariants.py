@@ -85,30 +85,35 @@ def i4_psyscall_no_m(prog: Program, v: View) -> Any:
 
 
 def i5_locks(prog: Program, v: View) -> Any:
-    """I5: m.locks is 1 inside the enter/exit prologues and 0 everywhere else."""
+    """I5: m.locks balance: 0 or 1 inside the enter/exit prologues and epilogues, and 0
+    everywhere else (user code, the syscall itself, the scheduler)."""
     X = v.X
-    inside = _labels_in(prog, LOCKED_ROUTINES)
-    # exitsyscall.6.locks ends the exit epilogue on the slow path; the slow path after it
-    # (exitsyscall0 on g0) holds no lock.
-    inside.discard(prog.labels.get("exitsyscall.1.locks", -1))
-    inside.discard(prog.labels.get("reentersyscall.1.locks", -1))
-    inside.discard(prog.labels.get("entersyscallblock.1", -1))
-    # positions after the decrement but still in the routine
-    for r in LOCKED_ROUTINES:
-        seq = prog.routines[r][0]
-        if not seq:
-            continue
-        dec = [n for n in seq if n.endswith(".locks") and n != seq[0]]
-        if dec:
-            k = seq.index(dec[-1])
-            for n in seq[k + 1:]:
-                inside.discard(prog.labels[n])
-    inside.add(prog.labels.get("exitsyscall.6.locks", -1))
+    inside = _labels_in(prog, (*LOCKED_ROUTINES, "exitsyscall.slow"))
     conds = []
     for i in range(v.cfg.ms):
-        pc = v.m(i, "pc")
+        pc, locks = v.m(i, "pc"), v.m(i, "locks")
         isin = X.or_(*[pc == lab for lab in sorted(inside)])
-        conds.append(v.m(i, "locks") == X.ite(isin, 1, 0))
+        conds.append(X.ite(isin, X.and_(locks >= 0, locks <= 1), locks == 0))
+    return X.and_(*conds)
+
+
+def r1_locks_while_syscall(prog: Program, v: View) -> Any:
+    """R1: while its M runs the runtime's enter or exit code and the G is in _Gsyscall
+    (g.sched may be inconsistent), m.locks > 0, so that nothing preempts it. Exempt: the
+    moment the kernel returns (the first label of exitsyscall, before its m.locks++) and
+    the slow path after exitsyscall's m.locks-- (it mcalls to g0)."""
+    X = v.X
+    seq = prog.routines["exitsyscall"][0]
+    runtime = _labels_in(prog, ("reentersyscall", "exitsyscall"))
+    if seq:
+        runtime.discard(prog.labels[seq[0]])
+    conds = []
+    for i in range(v.cfg.ms):
+        pc, g = v.m(i, "pc"), v.m(i, "curg")
+        gs = v.G(g, "status")
+        in_sys = X.or_(gs == st._Gsyscall, gs == st._Gscansyscall)
+        isin = X.or_(*[pc == lab for lab in sorted(runtime)])
+        conds.append(X.ite(X.and_(isin, in_sys), v.m(i, "locks") > 0, True))
     return X.and_(*conds)
 
 
@@ -225,6 +230,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("I3", "_Gsyscall implies syscallsp set", i3_syscallsp),
     Invariant("I4", "_Psyscall implies p.m == 0", i4_psyscall_no_m),
     Invariant("I5", "m.locks balance at step boundaries", i5_locks),
+    Invariant("R1-LOCKS", "m.locks > 0 while the runtime runs with the G in _Gsyscall",
+              r1_locks_while_syscall),
     Invariant("I6", "throwsplit set for the whole syscall span", i6_throwsplit),
     Invariant("I7", "exactly one winner per _Psyscall episode", i7_one_winner),
     Invariant("I8", "stopwait accounting; world stopped => every P _Pgcstop", i8_stopwait),

@@ -104,10 +104,10 @@ def _plain_exitsyscallfast(prog: Program) -> Program:
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R1-locks-late", "R1", "m.locks++ after the G became _Gsyscall",
            _move("reentersyscall", "reentersyscall.1.locks", "reentersyscall.5.casgstatus"),
-           "I5"),
+           "R1-LOCKS"),
     Mutant("R1-unlock-early", "R1", "exitsyscall's m.locks-- before the G is _Grunning",
            _move("exitsyscall", "exitsyscall.5.locks", "exitsyscallfast.cas", after=False),
-           "I5"),
+           "R1-LOCKS"),
     Mutant("R2-stackguard-late", "R2", "stackguard0/throwsplit set after the status switch",
            _move("reentersyscall", "reentersyscall.2.stackguard",
                  "reentersyscall.5.casgstatus"), "I6"),

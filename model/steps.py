@@ -63,7 +63,6 @@ def handoffp(c: Ctx, pref: Any) -> None:
     c.u.P(pref,
              status=X.ite(gcw, st._Pgcstop, st._Pidle),
              onidle=X.ite(gcw, 0, 1),
-             m=0,
              safepoint=X.ite(gcw, sp, 0),
              fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
                           v.P(pref, "fnruns")))
@@ -395,8 +394,8 @@ def _expidle(c: Ctx) -> Iterator[Any]:
 @step("exitsyscallfast.nopidle", M, None, "T11",
       "proc.go exitsyscallfast: no idle P; take the slow path")
 def _exnopidle(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
-    yield X.and_(v.s("lock") == LOCK_FREE, X.not_(idle_p_exists(c)))
+    X = c.X
+    yield X.not_(idle_p_exists(c))  # a racy read of sched.pidle; no lock taken
     c.set_me(oldp=0)
     c.goto("@exitsyscall.slow")
 
@@ -504,7 +503,7 @@ EB = "proc.go entersyscallblock"
 def _eb1(c: Ctx) -> Iterator[Any]:
     mp = c.me("p")
     yield True
-    c.set_me(locks=c.me("locks") + 1, syscalltick=c.v.P(mp, "syscalltick") + 1)
+    c.set_me(locks=c.me("locks") + 1, syscalltick=c.v.P(mp, "syscalltick"))
     c.u.P(mp, syscalltick=c.v.P(mp, "syscalltick") + 1)
     c.u.G(_gp(c), poisoned=1, throwsplit=1)
 
@@ -529,6 +528,7 @@ def _eb4(c: Ctx) -> Iterator[Any]:
     yield c.v.s("lock") == LOCK_FREE
     c.throw(c.X.or_(mp == 0, c.v.P(mp, "m") != c.m + 1), 7)
     c.set_me(p=0)
+    c.u.P(mp, m=0)  # releasep
     handoffp(c, mp)
 
 
@@ -702,7 +702,6 @@ def _ftake(c: Ctx) -> Iterator[Any]:
     # handoffp of the won P: the pending fn runs, the P goes on the idle list
     sp, runs = v.P(p, "safepoint"), v.P(p, "fnruns")
     c.u.P(p, scanned=1, onidle=X.ite(won, 1, v.P(p, "onidle")),
-          m=X.ite(won, 0, v.P(p, "m")),
           safepoint=X.ite(won, 0, sp), fnruns=X.ite(won, runs + 1, runs))
     c.pc_set = True
 

@@ -17,12 +17,13 @@ from typing import Any
 from entersys.model import status as st
 from entersys.model.invariants import INVARIANTS, Invariant
 from entersys.model.ops import CONCRETE
-from entersys.model.program import PC_FIELD, Instance, Program
+from entersys.model.program import PC_FIELD, F, Instance, M, Program, W
 from entersys.model.state import Layout, View, initial_state
 from entersys.oracle.compiled import CompiledProgram
 from entersys.results import Counterexample, TraceStep
 
 State = tuple[int, ...]
+_PRODUCTIVE = (M, W, F)
 
 
 def normalize_ticks(layout: Layout, s: list[int]) -> None:
@@ -277,7 +278,9 @@ class Explorer:
         L, labels = self.L, self.prog.labels
         waiting = {labels["sysblock"], labels["rawblock"]}
         holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
-        return len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
+        return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
+                and s[L.index["w.pc"]] == labels["w.idle"]
+                and s[L.index["f.pc"]] == labels["f.idle"])
 
     def run(self, max_states: int = 2_000_000, progress: bool = True,
             stop_at_first: bool = True) -> ExploreResult:
@@ -288,6 +291,7 @@ class Explorer:
         ids: dict[State, int] = {init: 0}
         order: list[State] = [init]
         edges: list[list[int]] = []
+        productive: list[bool] = []   # has a step of an M, W or F (not GC/sysmon noise)
         depth = {init: 0}
         queue = deque([init])
         for inv in self.check_invariants(init):
@@ -296,6 +300,7 @@ class Explorer:
             s = queue.popleft()
             succ = self.successors(s)
             out: list[int] = []
+            productive.append(any(inst.step.actor in _PRODUCTIVE for inst, _ in succ))
             if not succ and not self.is_intended_terminal(s):
                 res.violations.append(Violation("DEADLOCK", "no step enabled in a state that "
                                                 "is not an intended terminal state", s,
@@ -324,20 +329,29 @@ class Explorer:
         res.states = len(order)
         res.parents = parents
         if progress and not res.violations and res.complete:
-            res.violations.extend(self.check_progress(order, edges))
+            res.violations.extend(self.check_progress(order, edges, productive))
         res.seconds = time.perf_counter() - t0
         return res
 
     # -- progress on the state graph ---------------------------------------------------------
-    def check_progress(self, order: list[State], edges: list[list[int]]) -> list[Violation]:
+    def check_progress(self, order: list[State], edges: list[list[int]],
+                       productive: list[bool]) -> list[Violation]:
+        """Progress on the state graph (all checks are over sets of states, so symmetry
+        reduction cannot mix up identities):
+        - DEADLOCK: from every state some M, W or F step stays reachable (GC scans and
+          sysmon's sleeping cannot hide a stuck runtime), unless every G waits in a
+          blocking call with W and F idle;
+        - P-STW: from a state with gcwaiting set, a world-stopped state is reachable;
+        - P-FOREACHP: from a state where forEachP waits, its completion is reachable;
+        - P-EXIT: from a state where some M is inside exitsyscall, a state with no M
+          inside it is reachable (every returning syscall can finish)."""
         n = len(order)
         rev: list[list[int]] = [[] for _ in range(n)]
         for a, outs in enumerate(edges):
             for b in outs:
                 rev[b].append(a)
         L, labels = self.L, self.prog.labels
-        out = []
-        gcw, wstopped = L.index["gcwaiting"], L.index["w.pc"]
+        out: list[Violation] = []
 
         def can_reach(target: set[int]) -> set[int]:
             seen = set(target)
@@ -350,33 +364,34 @@ class Explorer:
                         dq.append(y)
             return seen
 
-        if self.prog.cfg.stw:
-            stopped = {i for i, s in enumerate(order) if s[wstopped] == labels["w.stopped"]}
-            ok = can_reach(stopped)
-            for i, s in enumerate(order):
-                if s[gcw] == 1 and i not in ok:
-                    out.append(Violation("P-STW", "from a state with gcwaiting set, no "
-                                         "world-stopped state is reachable", s, "progress"))
-                    break
-        # a returning syscall can always reach a state where its G runs or is queued
-        ret_label = labels[self.prog.routines["exitsyscall"][0][0]] \
-            if self.prog.routines["exitsyscall"][0] else labels["user"]
-        user = labels["user"]
-        for i in range(L.cfg.ms):
-            pcf, curg = L.mname[i]["pc"], L.mname[i]["curg"]
-            starts = [k for k, s in enumerate(order) if s[pcf] == ret_label]
-            if not starts:
-                continue
-            # target: the G that M i returned with runs user code or is queued; by symmetry
-            # we accept any state where M i is back in user code or holds no G
-            good = {k for k, s in enumerate(order) if s[pcf] == user or s[curg] == 0}
-            ok = can_reach(good)
-            bad = [k for k in starts if k not in ok]
+        def require(pid: str, title: str, source: list[int], target: set[int]) -> None:
+            if not source:
+                return
+            ok = can_reach(target)
+            bad = [k for k in source if k not in ok]
             if bad:
-                out.append(Violation("P-EXIT", "a returning syscall cannot reach a state "
-                                     "where its G runs or is queued", order[bad[0]],
-                                     "progress"))
-                break
+                out.append(Violation(pid, title, order[bad[0]], "progress"))
+
+        live = {k for k in range(n) if productive[k]}
+        require("DEADLOCK", "a state from which no M, W or F step is ever possible again",
+                [k for k in range(n) if not self.is_intended_terminal(order[k])], live)
+        if self.prog.cfg.stw:
+            gcw, wpc = L.index["gcwaiting"], L.index["w.pc"]
+            require("P-STW", "from a state with gcwaiting set, no world-stopped state is "
+                    "reachable", [k for k, s in enumerate(order) if s[gcw] == 1],
+                    {k for k, s in enumerate(order) if s[wpc] == labels["w.stopped"]})
+        if self.prog.cfg.foreachp:
+            fpc = L.index["f.pc"]
+            require("P-FOREACHP", "forEachP waits forever for a safe point",
+                    [k for k, s in enumerate(order) if s[fpc] == labels["f.wait"]],
+                    {k for k, s in enumerate(order) if s[fpc] == labels["f.idle"]})
+        exiting = {labels[x] for r in ("exitsyscall", "exitsyscall.slow")
+                   for x in self.prog.routines[r][0]}
+        pcs = [L.mname[i]["pc"] for i in range(L.cfg.ms)]
+        inside = [k for k, s in enumerate(order) if any(s[p] in exiting for p in pcs)]
+        inside_set = set(inside)
+        require("P-EXIT", "a returning syscall can never finish", inside,
+                {k for k in range(n) if k not in inside_set})
         return out
 
     # -- traces --------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
 
 # The configuration `entersys verify` explores exhaustively for each version, and the one
 # the mutant catalog is run on (every mutant is killed there; see tests/test_mutants.py).
-VERIFY_CONFIGS = (Config(ms=2, ps=1, gs=1),                      # every part
+VERIFY_CONFIGS = (Config(ms=1, ps=1, gs=1),                      # every part
+                  with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"]),  # two Gs, ABA
                   with_parts(Config(ms=2, ps=2, gs=1), PART_SETS["core"]))
 VERIFY_CONFIG = VERIFY_CONFIGS[0]
 # What `entersys explore` runs with no size or part options.
