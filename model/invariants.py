@@ -222,6 +222,17 @@ def stw_handshake(prog: Program, v: View) -> Any:
     return X.and_(*conds)
 
 
+def intended_terminal(prog: Program, s: Any) -> bool:
+    """A state where every G waits in a blocking call for an event nobody can send, with
+    W and F idle: a deadlock of the program, not of the runtime (concrete states only)."""
+    L, labels = prog.layout, prog.labels
+    waiting = {labels["sysblock"], labels["rawblock"]}
+    holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
+    return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
+            and s[L.index["w.pc"]] == labels["w.idle"]
+            and s[L.index["f.pc"]] == labels["f.idle"])
+
+
 INVARIANTS: list[Invariant] = [
     Invariant("I0", "no M throws (wirep, lost mcache, checkdead, nil P, stopwait)",
               i0_no_throw),

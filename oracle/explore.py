@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
 from entersys.model.ops import CONCRETE
 from entersys.model.program import PC_FIELD, F, Instance, M, Program, W
 from entersys.model.state import Layout, View, initial_state
@@ -275,12 +275,7 @@ class Explorer:
     def is_intended_terminal(self, s: State) -> bool:
         """Every G waits in a blocking call for an event nobody can send (a deadlock of the
         program, not of the runtime)."""
-        L, labels = self.L, self.prog.labels
-        waiting = {labels["sysblock"], labels["rawblock"]}
-        holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
-        return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
-                and s[L.index["w.pc"]] == labels["w.idle"]
-                and s[L.index["f.pc"]] == labels["f.idle"])
+        return intended_terminal(self.prog, s)
 
     def run(self, max_states: int = 2_000_000, progress: bool = True,
             stop_at_first: bool = True) -> ExploreResult:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
 from entersys.model.ops import CONCRETE
 from entersys.model.program import Instance, Program
 from entersys.model.state import View, initial_state
@@ -66,21 +66,47 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
     ns["runs"] = 0
 
     def make_rule(name: str, insts: list[Instance]) -> Any:
-        @precondition(lambda self: any(_enabled(prog, i, self.state) for i in insts))
+        @precondition(lambda self: any(_enabled(prog, i, self.state) for i in insts)
+                      or finished(self))
         @rule(data=hst.data())
         def run(self: Any, data: Any) -> None:
             enabled = [(i, n) for i in insts
                        if (n := successor(i, self.state)) is not None]
+            if not enabled:  # finished: a new episode
+                self.state = list(initial_state(prog.layout, prog.labels))
+                self.trace.append("(restart)")
+                return
             k = data.draw(hst.integers(0, len(enabled) - 1), label=name)
             inst, self.state = enabled[k]
             self.trace.append(inst.label)
-        run.__name__ = "step_" + re.sub(r"\W", "_", name)
+        # One name for every step rule: Hypothesis's swarm testing switches rules on and off
+        # by name, and switching off the only enabled step would end the run with
+        # InvalidDefinition instead of exploring it.
+        run.__name__ = "step"
         return run
 
-    for name, insts in by_step.items():
-        fn = make_rule(name, insts)
-        ns[fn.__name__] = fn
+    for k, (name, insts) in enumerate(by_step.items()):
+        # the index keeps names apart that differ only in punctuation (incidlelocked-/+)
+        ns[f"step{k}_" + re.sub(r"\W", "_", name)] = make_rule(name, insts)
 
+    all_insts = prog.instances()
+    deadlock = Invariant("DEADLOCK", "no step enabled in a state that is not an intended "
+                         "terminal state", lambda p, v: True)
+
+    def stuck(self: Any) -> bool:
+        return not any(successor(i, self.state) is not None for i in all_insts)
+
+    @invariant()
+    def inv_deadlock(self: Any) -> None:
+        if stuck(self) and not intended_terminal(prog, self.state):
+            raise InvariantViolated(deadlock, list(self.trace))
+
+    def finished(self: Any) -> bool:
+        """An intended terminal state (inv_deadlock has judged it): any rule may then
+        start a new episode from the initial state, so that the run goes on."""
+        return stuck(self) and intended_terminal(prog, self.state)
+
+    ns["inv_deadlock"] = inv_deadlock
     inv_fns = dict(compiled.invariants) if compiled is not None else {}
 
     def make_inv(inv: Invariant) -> Any:
@@ -125,17 +151,18 @@ def hunt(prog: Program, max_examples: int = 200, steps: int = 60, seed: int | No
 
 # Configurations tried in turn when hunting a mutant: the large one first, then smaller
 # ones in which its race window is more likely to be hit by a random walk.
-HUNT_LADDER: tuple[tuple[tuple[int, int, int], int, int], ...] = (
-    ((4, 3, 6), 200, 60),
-    ((2, 1, 2), 600, 80),
-    ((1, 1, 1), 2500, 80),
+HUNT_LADDER: tuple[tuple[tuple[int, int, int], str, int, int], ...] = (
+    ((4, 3, 6), "full", 200, 60),
+    ((2, 1, 2), "full", 400, 80),
+    ((2, 1, 2), "core", 600, 60),
+    ((1, 1, 1), "full", 2500, 80),
 )
 
 
 @dataclass
 class Hunt:
     mutant: str
-    config: tuple[int, int, int] | None
+    config: tuple[int, int, int, str] | None
     examples: int          # examples run in total, over every rung of the ladder tried
     found: InvariantViolated | None
 
@@ -144,12 +171,14 @@ def hunt_mutant(go: str, mutant: str, seed: int = 0) -> Hunt:
     """Hunt one catalogued mutant with the machine up the HUNT_LADDER."""
     from entersys.model.mutants import apply
     from entersys.model.state import Config
+    from entersys.oracle.protocol import PART_SETS, with_parts
 
     total = 0
-    for (ms, ps, gs), examples, steps in HUNT_LADDER:
-        prog = apply(Program(Config(ms, ps, gs, go=go), go=go), mutant)
+    for (ms, ps, gs), parts, examples, steps in HUNT_LADDER:
+        cfg = with_parts(Config(ms, ps, gs, go=go), PART_SETS[parts])
+        prog = apply(Program(cfg, go=go), mutant)
         run = hunt(prog, max_examples=examples, steps=steps, seed=seed)
         total += run.examples
         if run.found is not None:
-            return Hunt(mutant, (ms, ps, gs), total, run.found)
+            return Hunt(mutant, (ms, ps, gs, parts), total, run.found)
     return Hunt(mutant, None, total, None)

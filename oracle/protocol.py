@@ -123,7 +123,7 @@ def hypothesis_result(go: str, mid: str) -> CheckResult:
         h = hunt_mutant(go, mid)
     cex = None
     details: dict[str, Any] = {"examples": h.examples,
-                               "config": "{}m{}p{}g".format(*h.config) if h.config else None}
+                               "config": "{}m{}p{}g {}".format(*h.config) if h.config else None}
     if h.found is not None:
         details.update(invariant=h.found.inv.id, trace_length=len(h.found.trace))
         cex = Counterexample(
