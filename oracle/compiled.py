@@ -94,17 +94,18 @@ class CompiledProgram:
             lines.extend(body)
             names.append((f"f{k}", inst))
         invs = invariants if invariants is not None else INVARIANTS
-        for k, inv in enumerate(invs):
+        inv_exprs = [tr(_simp(symbolic_invariant(prog, inv, sym))) for inv in invs]
+        for k, expr in enumerate(inv_exprs):
             lines.append(f"def inv{k}(s):")
-            lines.append(f"    return {tr(_simp(symbolic_invariant(prog, inv, sym)))}")
+            lines.append(f"    return {expr}")
+        # all of them in one expression: the explorer calls this on every new state
+        lines.append("def all_inv(s):")
+        lines.append("    return " + (" and ".join(f"({e})" for e in inv_exprs) or "True"))
         env: dict[str, Any] = {}
         exec(compile("\n".join(lines), f"<entersys compiled {prog.mutant or 'faithful'}>",
                      "exec"), env)  # noqa: S102 - our own generated code
         self.fns = {inst: env[name] for name, inst in names}
         self.invariants = [(inv, env[f"inv{k}"]) for k, inv in enumerate(invs)]
-        allsrc = "def all_inv(s):\n    return " + " and ".join(
-            f"inv{k}(s)" for k in range(len(invs))) if invs else "def all_inv(s):\n    return True"
-        exec(allsrc, env)  # noqa: S102 - generated
         self.all_invariants: Callable[[State], bool] = env["all_inv"]
         self.source = "\n".join(lines)
 

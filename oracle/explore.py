@@ -89,24 +89,39 @@ class Symmetry:
 
     @staticmethod
     def _signatures(layout: Layout) -> Any:
+        """Generated: per M, P and G a tuple that no relabelling changes: its own fields
+        with references reduced to nil-or-not, refined by the own tuples of the entities it
+        references (so that fewer entities tie and fewer permutations are tried)."""
         cfg = layout.cfg
-        parts = []
-        for table, n in ((layout.mname, cfg.ms), (layout.pname, cfg.ps),
-                         (layout.gname, cfg.gs)):
-            sigs = []
-            for i in range(n):
-                items = []
-                for pos in table[i].values():
-                    kind = layout.kinds[pos]
-                    if kind in ("pref", "mref", "gref"):
-                        items.append(f"s[{pos}] == 0")
-                    elif kind == "qref":
-                        items.append(f"s[{pos}] == 0, s[{pos}] == {cfg.global_q}")
-                    else:
-                        items.append(f"s[{pos}]")
-                sigs.append("(" + ", ".join(items) + ",)")
-            parts.append("(" + ", ".join(sigs) + ",)")
-        return eval("lambda s: (" + ", ".join(parts) + ",)")  # noqa: S307 - generated
+
+        def own(table: list[dict[str, int]], i: int) -> str:
+            items = []
+            for pos in table[i].values():
+                kind = layout.kinds[pos]
+                if kind in ("pref", "mref", "gref"):
+                    items.append(f"s[{pos}] == 0")
+                elif kind == "qref":
+                    items.append(f"s[{pos}] == 0, s[{pos}] == {cfg.global_q}")
+                else:
+                    items.append(f"s[{pos}]")
+            return "(" + ", ".join(items) + ",)"
+
+        lines = ["def sig(s):"]
+        lines.append("    P = (None, " + ", ".join(own(layout.pname, j) for j in range(cfg.ps))
+                     + ",)")
+        lines.append("    G = (None, " + ", ".join(own(layout.gname, j) for j in range(cfg.gs))
+                     + ",)")
+        lines.append("    M = (None, " + ", ".join(own(layout.mname, i) for i in range(cfg.ms))
+                     + ",)")
+        ms = [f"(M[{i + 1}], P[s[{layout.mname[i]['p']}]], P[s[{layout.mname[i]['oldp']}]], "
+              f"G[s[{layout.mname[i]['curg']}]])" for i in range(cfg.ms)]
+        gs = [f"(G[{j + 1}], M[s[{layout.gname[j]['m']}]])" for j in range(cfg.gs)]
+        ps = [f"(P[{j + 1}], M[s[{layout.pname[j]['m']}]])" for j in range(cfg.ps)]
+        lines.append("    return ((" + ", ".join(ms) + ",), (" + ", ".join(ps) + ",), ("
+                     + ", ".join(gs) + ",))")
+        env: dict[str, Any] = {}
+        exec("\n".join(lines), env)  # noqa: S102 - generated from the layout
+        return env["sig"]
 
     @staticmethod
     def _orders(sigs: tuple[Any, ...]) -> list[tuple[int, ...]]:
@@ -198,8 +213,17 @@ class ExploreResult:
     depth: int = 0
     seconds: float = 0.0
     violations: list[Violation] = field(default_factory=list)
-    parents: dict[State, tuple[State | None, Any]] = field(default_factory=dict)
     complete: bool = True
+    ids: dict[State, int] = field(default_factory=dict)
+    order: list[State] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    via: list[Any] = field(default_factory=list)
+
+    @property
+    def parents(self) -> dict[State, tuple[State | None, Any]]:
+        """state -> (parent state, instance that led to it); built on demand."""
+        return {s: (self.order[p] if p >= 0 else None, self.via[k])
+                for k, (s, p) in enumerate(zip(self.order, self.parent))}
 
     @property
     def states_per_second(self) -> float:
@@ -218,8 +242,6 @@ class Explorer:
         self.compiled = CompiledProgram(prog, self.invariants) if engine == "compiled" else None
         self._norm = _normalizer(self.L)
         self.on_edge: Any = None  # callback(state, instance, successor before symmetry)
-        self._fn = {(i.step.name, i.m, i.args): f for i, f in self.compiled.fns.items()} \
-            if self.compiled else {}
         # candidate instances by (pc field position, label value); GC steps always
         self.by_pc: dict[tuple[int, int], list[Instance]] = {}
         self.free: list[Instance] = []
@@ -233,25 +255,53 @@ class Explorer:
             self.by_pc.setdefault(key, []).append(inst)
             if pcf not in self.pc_fields:
                 self.pc_fields.append(pcf)
+        fns = self.compiled.fns if self.compiled else {}
+
+        def entry(i: Instance) -> tuple[Instance, Any, bool]:
+            return (i, fns[i], i.step.actor in _PRODUCTIVE)
+
+        self._free_fns = [entry(i) for i in self.free] if fns else []
+        self._pc_fns: list[tuple[int, dict[int, list[tuple[Instance, Any, bool]]]]] = []
+        if fns:
+            for pcf in self.pc_fields:
+                table: dict[int, list[tuple[Instance, Any, bool]]] = {}
+                for (f, lab), insts in self.by_pc.items():
+                    if f == pcf:
+                        table[lab] = [entry(i) for i in insts]
+                self._pc_fns.append((pcf, table))
 
     def initial(self) -> State:
         s = list(initial_state(self.L, self.prog.labels))
         normalize_ticks(self.L, s)
         return self.sym.canon(tuple(s))
 
+    def _expand(self, s: State) -> tuple[list[tuple[Instance, State]], bool]:
+        """Successors through the compiled engine, and whether an M, W or F step is among
+        them (the hot loop of the explorer)."""
+        out: list[tuple[Instance, State]] = []
+        app, norm, productive = out.append, self._norm, False
+        for inst, fn, prod in self._free_fns:
+            n = fn(s)
+            if n is not None:
+                norm(n)
+                app((inst, tuple(n)))
+                productive = productive or prod
+        for pcf, table in self._pc_fns:
+            for inst, fn, prod in table.get(s[pcf], ()):
+                n = fn(s)
+                if n is not None:
+                    norm(n)
+                    app((inst, tuple(n)))
+                    productive = productive or prod
+        return out, productive
+
     def successors(self, s: State) -> list[tuple[Instance, State]]:
+        if self.compiled is not None:
+            return self._expand(s)[0]
         out = []
         cands = list(self.free)
         for pcf in self.pc_fields:
             cands.extend(self.by_pc.get((pcf, s[pcf]), ()))
-        if self.compiled is not None:
-            norm = self._norm
-            for inst in cands:
-                n = self._fn[inst.step.name, inst.m, inst.args](s)
-                if n is not None:
-                    norm(n)
-                    out.append((inst, tuple(n)))
-            return out
         view = View(self.L, CONCRETE, s.__getitem__)
         for inst in cands:
             guard, writes = self.prog.apply(inst, view, want_effect=bool)
@@ -282,47 +332,57 @@ class Explorer:
         t0 = time.perf_counter()
         res = ExploreResult()
         init = self.initial()
-        parents: dict[State, tuple[State | None, Any]] = {init: (None, None)}
+        # one dict (state -> id); everything else is a list indexed by id, in BFS order
         ids: dict[State, int] = {init: 0}
         order: list[State] = [init]
+        parent: list[int] = [-1]
+        via: list[Any] = [None]
+        depth: list[int] = [0]
         edges: list[list[int]] = []
         productive: list[bool] = []   # has a step of an M, W or F (not GC/sysmon noise)
-        depth = {init: 0}
-        queue = deque([init])
-        for inv in self.check_invariants(init):
+        canon, check = self.sym.canon, self.check_invariants
+        for inv in check(init):
             res.violations.append(Violation(inv.id, inv.title, init))
-        while queue and not (stop_at_first and res.violations):
-            s = queue.popleft()
-            succ = self.successors(s)
+        head = 0
+        while head < len(order) and not (stop_at_first and res.violations):
+            s = order[head]
+            sid = head
+            head += 1
+            if self.compiled is not None:
+                succ, prod = self._expand(s)
+            else:
+                succ = self.successors(s)
+                prod = any(inst.step.actor in _PRODUCTIVE for inst, _ in succ)
             out: list[int] = []
-            productive.append(any(inst.step.actor in _PRODUCTIVE for inst, _ in succ))
+            productive.append(prod)
             if not succ and not self.is_intended_terminal(s):
                 res.violations.append(Violation("DEADLOCK", "no step enabled in a state that "
                                                 "is not an intended terminal state", s,
                                                 "deadlock"))
+            res.transitions += len(succ)
             for inst, raw in succ:
-                res.transitions += 1
                 if self.on_edge is not None:
                     self.on_edge(s, inst, raw)
-                n = self.sym.canon(raw)
-                if n not in ids:
-                    ids[n] = len(order)
+                n = canon(raw)
+                k = ids.get(n)
+                if k is None:
+                    k = ids[n] = len(order)
                     order.append(n)
-                    parents[n] = (s, inst)
-                    depth[n] = depth[s] + 1
-                    res.depth = max(res.depth, depth[n])
-                    bad = self.check_invariants(n)
-                    for inv in bad:
+                    parent.append(sid)
+                    via.append(inst)
+                    depth.append(depth[sid] + 1)
+                    for inv in check(n):
                         res.violations.append(Violation(inv.id, inv.title, n))
                     if len(order) >= max_states:
                         res.complete = False
-                        queue.clear()
+                        head = len(order)  # stop expanding
+                        out.append(k)
                         break
-                    queue.append(n)
-                out.append(ids[n])
+                out.append(k)
             edges.append(out)
         res.states = len(order)
-        res.parents = parents
+        res.depth = max(depth)
+        res.ids, res.order, res.parent, res.via = ids, order, parent, via
         if progress and not res.violations and res.complete:
             res.violations.extend(self.check_progress(order, edges, productive))
         res.seconds = time.perf_counter() - t0
@@ -394,10 +454,10 @@ class Explorer:
         """The path to `target`, replayed concretely from the initial state so that the
         identities of Ms, Ps and Gs stay the same along the whole trace."""
         canon_path: list[State] = []
-        cur: State | None = target
-        while cur is not None:
-            canon_path.append(cur)
-            cur = res.parents[cur][0]
+        k = res.ids[target]
+        while k >= 0:
+            canon_path.append(res.order[k])
+            k = res.parent[k]
         canon_path.reverse()
         s = list(initial_state(self.L, self.prog.labels))
         normalize_ticks(self.L, s)

@@ -8,7 +8,7 @@ import pytest
 from entersys.model.mutants import for_version
 from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.oracle.machine import hunt, hunt_mutant
+from entersys.oracle.machine import hunt, hunt_mutant, make_machine
 
 
 def test_faithful_model_passes_on_a_large_configuration() -> None:
@@ -37,3 +37,15 @@ def test_machine_interpreted_engine_finds_a_mutant_too() -> None:
     prog = apply(Program(Config(2, 1, 2)), "R7-store-first")
     run = hunt(prog, max_examples=100, steps=60, engine="interpreted")
     assert run.found is not None and run.found.inv.id in ("I1", "I4", "I0")
+
+
+def test_every_step_has_its_own_rule() -> None:
+    """Regression: retake.incidlelocked- and retake.incidlelocked+ once mapped to the same
+    attribute name, so one rule silently replaced the other and sysmon stalled."""
+    from hypothesis.stateful import RuleBasedStateMachine
+
+    prog = Program(Config(2, 1, 1))
+    machine = make_machine(prog)
+    assert issubclass(machine, RuleBasedStateMachine)
+    rules = [k for k in vars(machine) if k.startswith("step")]
+    assert len(rules) == len({i.step.name for i in prog.instances()})
