@@ -69,12 +69,20 @@ def i2_wiring(prog: Program, v: View) -> Any:
                     for i in range(v.cfg.ms) for j in range(v.cfg.ps)])
 
 
+def _in_syscall(v: View, status: Any) -> Any:
+    return v.X.or_(status == st._Gsyscall, status == st._Gscansyscall)
+
+
+def _syscall_gs_have(v: View, field: str) -> Any:
+    """Every G in _Gsyscall (with or without the scan bit) has `field` set."""
+    X = v.X
+    return X.and_(*[X.ite(_in_syscall(v, v.g(j, "status")), v.g(j, field) == 1, True)
+                    for j in range(v.cfg.gs)])
+
+
 def i3_syscallsp(prog: Program, v: View) -> Any:
     """I3: a G in _Gsyscall (with or without the scan bit) has syscallsp set."""
-    X = v.X
-    return X.and_(*[X.ite(X.or_(v.g(j, "status") == st._Gsyscall,
-                                v.g(j, "status") == st._Gscansyscall),
-                          v.g(j, "syscallsp") == 1, True) for j in range(v.cfg.gs)])
+    return _syscall_gs_have(v, "syscallsp")
 
 
 def i4_psyscall_no_m(prog: Program, v: View) -> Any:
@@ -110,8 +118,7 @@ def r1_locks_while_syscall(prog: Program, v: View) -> Any:
     conds = []
     for i in range(v.cfg.ms):
         pc, g = v.m(i, "pc"), v.m(i, "curg")
-        gs = v.G(g, "status")
-        in_sys = X.or_(gs == st._Gsyscall, gs == st._Gscansyscall)
+        in_sys = _in_syscall(v, v.G(g, "status"))
         isin = X.or_(*[pc == lab for lab in sorted(runtime)])
         conds.append(X.ite(X.and_(isin, in_sys), v.m(i, "locks") > 0, True))
     return X.and_(*conds)
@@ -119,10 +126,7 @@ def r1_locks_while_syscall(prog: Program, v: View) -> Any:
 
 def i6_throwsplit(prog: Program, v: View) -> Any:
     """I6: a G in _Gsyscall has throwsplit set (the span from entry step 2 to exit)."""
-    X = v.X
-    return X.and_(*[X.ite(X.or_(v.g(j, "status") == st._Gsyscall,
-                                v.g(j, "status") == st._Gscansyscall),
-                          v.g(j, "throwsplit") == 1, True) for j in range(v.cfg.gs)])
+    return _syscall_gs_have(v, "throwsplit")
 
 
 def i7_one_winner(prog: Program, v: View) -> Any:
@@ -148,7 +152,7 @@ def i9_syscall_not_queued(prog: Program, v: View) -> Any:
     conds = []
     for j in range(v.cfg.gs):
         s, q = v.g(j, "status"), v.g(j, "q")
-        conds.append(X.ite(X.or_(s == st._Gsyscall, s == st._Gscansyscall), q == 0, True))
+        conds.append(X.ite(_in_syscall(v, s), q == 0, True))
         conds.append(X.ite(q != 0, X.or_(s == st._Grunnable, s == st._Gscanrunnable), True))
     return X.and_(*conds)
 
