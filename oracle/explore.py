@@ -503,8 +503,8 @@ class Explorer:
             prev = cur
         return Counterexample(
             summary=f"{viol.property} ({viol.kind}) violated: {viol.title}; "
-                    f"shortest trace has {len(steps)} steps (identities are canonical "
-                    "under symmetry)",
+                    f"shortest trace has {len(steps)} steps (replayed from the initial state, "
+                    "so M, P and G numbers stay the same throughout)",
             trace=steps, replay=replay, itf=itf(path, self))
 
 

@@ -12,11 +12,14 @@ def _fmt(v: Any) -> str:
     return v if isinstance(v, str) else repr(v)
 
 
-def render_counterexample(cex: Counterexample, indent: str = "    ") -> list[str]:
+def render_counterexample(cex: Counterexample, indent: str = "    ",
+                          trace: bool = True) -> list[str]:
     lines = [f"{indent}{cex.summary}"]
     for k, v in cex.values.items():
         lines.append(f"{indent}  {k:<14} {_fmt(v)}")
-    for st in cex.trace:
+    if cex.trace and not trace:
+        lines.append(f"{indent}  ({len(cex.trace)}-step trace: --format json, or replay it)")
+    for st in cex.trace if trace else ():
         lines.append(f"{indent}  {st.index:>3}. [{st.actor}] {st.step}"
                      + (f"  ({st.rule})" if st.rule else ""))
         for k, (old, new) in st.changes.items():
@@ -38,7 +41,10 @@ def render_text(results: list[CheckResult], command: str = "", extra: dict | Non
         out.append("")
         out.append(f"{r.id} — {r.title}")
         out.append(f"  {tag} ({r.status.label}):")
-        out.extend(render_counterexample(r.counterexample))  # type: ignore[arg-type]
+        # an expected refutation among many checks gets its summary; failures, and a lone
+        # check (explore --mutant), get the whole trace
+        full = r.status != Status.PASS or len(results) == 1
+        out.extend(render_counterexample(r.counterexample, trace=full))  # type: ignore[arg-type]
     for r in results:
         for key, table in r.details.get("tables", {}).items():
             out.append("")
