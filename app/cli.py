@@ -76,10 +76,9 @@ def build_parser() -> _Parser:
     return ap
 
 
-ACTOR_FLAGS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
-
-
 def _add_model_options(p: argparse.ArgumentParser) -> None:
+    from entersys.model.state import PARTS
+
     p.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
     p.add_argument("--ms", type=int, default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=int, default=2, help="number of Ps")
@@ -88,9 +87,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="core (sysmon, stop-the-world; Gs make Syscalls) or full (also "
                         "forEachP, the GC scan bit, entersyscallblock, blocking RawSyscall)")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="PART",
-                   help="add one part: " + ", ".join(ACTOR_FLAGS))
+                   help="add one part: " + ", ".join(PARTS))
     p.add_argument("--without", action="append", default=[], metavar="PART",
-                   help="leave out one part: " + ", ".join(ACTOR_FLAGS))
+                   help="leave out one part: " + ", ".join(PARTS))
 
 
 def _model_config(opts: argparse.Namespace) -> object:
@@ -99,17 +98,18 @@ def _model_config(opts: argparse.Namespace) -> object:
 
     if opts.go not in VERSIONS:
         raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    from entersys.model.state import PARTS
     from entersys.oracle.protocol import PART_SETS
 
     if opts.parts not in PART_SETS:
         raise UsageError(f"unknown --parts {opts.parts!r}; known: {', '.join(PART_SETS)}")
     for flag, names in (("--with", opts.with_), ("--without", opts.without)):
-        bad = [w for w in names if w not in ACTOR_FLAGS]
+        bad = [w for w in names if w not in PARTS]
         if bad:
-            raise UsageError(f"unknown {flag} {bad[0]!r}; known: {', '.join(ACTOR_FLAGS)}")
+            raise UsageError(f"unknown {flag} {bad[0]!r}; known: {', '.join(PARTS)}")
     parts = (set(PART_SETS[opts.parts]) | set(opts.with_)) - set(opts.without)
     cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go,
-                 **{f: f in parts for f in ACTOR_FLAGS})
+                 **{f: f in parts for f in PARTS})
     try:
         cfg.validate()
     except ValueError as e:

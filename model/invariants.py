@@ -259,4 +259,3 @@ INVARIANTS: list[Invariant] = [
     Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
               stw_handshake),
 ]
-INVARIANT_IDS = [i.id for i in INVARIANTS]

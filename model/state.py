@@ -27,6 +27,8 @@ SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "loc
                 "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref"}
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
+# The optional parts of the model: the Config flags below, in this order.
+PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from entersys.model import status as st
 from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
 from entersys.model.ops import CONCRETE
-from entersys.model.program import PC_FIELD, F, Instance, M, Program, W
+from entersys.model.program import PC_FIELD, THROWS, F, Instance, M, Program, W
 from entersys.model.state import Layout, View, initial_state
 from entersys.oracle.compiled import CompiledProgram
 from entersys.results import Counterexample, TraceStep
@@ -33,14 +34,13 @@ def normalize_ticks(layout: Layout, s: list[int]) -> None:
     _normalizer(layout)(s)
 
 
-_NORMALIZERS: dict[int, Any] = {}
+_NORMALIZERS: weakref.WeakKeyDictionary[Layout, Any] = weakref.WeakKeyDictionary()
 
 
 def _normalizer(layout: Layout) -> Any:
     """normalize_ticks specialised to one layout (generated once: it runs on every edge)."""
-    key = id(layout)
-    if key in _NORMALIZERS:
-        return _NORMALIZERS[key][1]
+    if layout in _NORMALIZERS:
+        return _NORMALIZERS[layout]
     cfg = layout.cfg
     lines = ["def norm(s):"]
     for j in range(cfg.ps):
@@ -61,7 +61,7 @@ def _normalizer(layout: Layout) -> Any:
         lines.append(f"    s[{n['schedtick']}] = 1")
     env: dict[str, Any] = {}
     exec("\n".join(lines), env)  # noqa: S102 - generated from the layout
-    _NORMALIZERS[key] = (layout, env["norm"])
+    _NORMALIZERS[layout] = env["norm"]
     return env["norm"]
 
 
@@ -482,6 +482,8 @@ class Explorer:
             f = name.rpartition(".")[2]
             if name.endswith(".pc") or name in PC_FIELD.values():
                 v = names[v]
+            elif f == "throw" and v:
+                v = f"{v} ({THROWS.get(v, '?')})"
             elif name.startswith("p") and f == "status":
                 v = st.P_NAMES.get(v, v)
             elif name.startswith("g") and f == "status" and name[1].isdigit():

@@ -7,14 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from entersys.model.mutants import GAPS, MUTANTS, apply, for_version
+from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
-from entersys.model.state import Config
+from entersys.model.state import PARTS, Config
 from entersys.oracle.explore import Explorer, ExploreResult
 from entersys.results import CheckResult, Verdict, timed
 
 GROUP = "protocol-model"
-PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
 # `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
 # the GC scan bit, entersyscallblock and blocking RawSyscalls, which multiply the states.
 PART_SETS = {"core": ("stw", "sysmon"), "full": PARTS}
@@ -28,7 +27,6 @@ def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
 VERIFY_CONFIGS = (Config(ms=1, ps=1, gs=1),                      # every part
                   with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"]),  # two Gs, ABA
                   with_parts(Config(ms=2, ps=2, gs=1), PART_SETS["core"]))
-VERIFY_CONFIG = VERIFY_CONFIGS[0]
 # What `entersys explore` runs with no size or part options.
 EXPLORE_DEFAULT = with_parts(Config(ms=2, ps=2, gs=2), PART_SETS["core"])
 MUTANT_CONFIG = Config(ms=1, ps=1, gs=1)
@@ -135,10 +133,6 @@ def hypothesis_result(go: str, mid: str) -> CheckResult:
                        f"the Hypothesis machine finds mutant {mid}", "hypothesis",
                        Verdict.REFUTED if h.found else Verdict.HOLDS, Verdict.REFUTED, t(),
                        cex, details)
-
-
-def gap_notes() -> dict[str, str]:
-    return dict(GAPS)
 
 
 def verify_results(versions: tuple[str, ...] = VERSIONS,
