@@ -154,6 +154,44 @@ def run_go(root: Path, args: list[str], *, cwd: Path | None = None, timeout: flo
         raise ToolchainError(f"go {' '.join(args[:2])} timed out after {timeout:.0f} s") from None
 
 
+def build_tool(root: Path, src_dir: Path, name: str, *, timeout: float = 600,
+               env: dict[str, str] | None = None) -> Path:
+    """Build the std-only Go program in `src_dir` (a main package, no go.mod needed) with the
+    toolchain at `root`, cached by (Go version, content of the sources); return the binary.
+
+    Raises ToolchainError with the compiler's first error line when the build fails.
+    """
+    import hashlib
+
+    h = hashlib.sha256(tree_version(root).encode())
+    for f in sorted(src_dir.glob("*.go")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for k, v in sorted((env or {}).items()):
+        h.update(f"{k}={v}".encode())
+    out = cache_dir() / "tools" / f"{name}-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(f"tool-{name}"):
+        if out.exists():
+            return out
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="entersys-gobuild-") as tmp:
+            work = Path(tmp)
+            for f in src_dir.glob("*.go"):
+                shutil.copy(f, work / f.name)
+            (work / "go.mod").write_text(f"module entersys/{name}\n\ngo 1.19\n")
+            partial = out.with_name(out.name + ".partial")
+            r = run_go(root, ["build", "-o", str(partial), "."], cwd=work, timeout=timeout,
+                       env=env)
+            if r.returncode != 0:
+                raise ToolchainError(f"cannot build {name} with {root}: "
+                                     f"{_last_line(r.stderr)}")
+            partial.rename(out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m entersys.gotoolchain fetch [VERSION ...]`: fill the cache (all by default)."""
     argv = sys.argv[1:] if argv is None else argv
