@@ -57,6 +57,9 @@ def build_parser() -> _Parser:
     e.add_argument("--itf", type=Path, help="write a counterexample trace as ITF JSON")
     e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     e.add_argument("--max-states", type=int, default=5_000_000)
+    e.add_argument("--engine", default="native", help="native (default), python or spin")
+    e.add_argument("--cores", type=int, default=1, help="threads (native) or SPIN cores")
+    e.add_argument("--bitstate", action="store_true", help="SPIN supertrace (spin engine)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
@@ -205,19 +208,29 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
     if opts.max_states < 1:
         raise UsageError("--max-states must be positive")
+    if opts.engine not in protocol.ENGINES:
+        raise UsageError(f"unknown --engine {opts.engine!r}; known: "
+                         + ", ".join(protocol.ENGINES))
+    if not 1 <= opts.cores <= 8:
+        raise UsageError("--cores must be between 1 and 8")
+    if opts.bitstate and opts.engine != "spin":
+        raise UsageError("--bitstate needs --engine spin")
     outs = {k: _open_out(getattr(opts, k)) for k in ("out", "dot", "itf")
             if getattr(opts, k) is not None}
     try:
         run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                               max_states=opts.max_states)  # type: ignore[arg-type]
+                               max_states=opts.max_states, engine=opts.engine,
+                               cores=opts.cores, bitstate=opts.bitstate)  # type: ignore[arg-type]
         rec = run.result
         _render([rec], opts.format, outs.get("out", sys.stdout), command)
         if "itf" in outs and rec.counterexample and rec.counterexample.itf:
             outs["itf"].write(json.dumps(rec.counterexample.itf, indent=1) + "\n")
         if "dot" in outs:
+            from entersys.oracle.explore import Explorer
             from entersys.oracle.graphs import state_graph_dot
 
-            outs["dot"].write(state_graph_dot(run.explorer, max_states=5000))
+            graph_ex = Explorer(run.explorer.prog, symmetry=not opts.no_symmetry)
+            outs["dot"].write(state_graph_dot(graph_ex, max_states=5000))
     finally:
         for f in outs.values():
             f.close()

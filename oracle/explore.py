@@ -12,6 +12,7 @@ import itertools
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +28,30 @@ State = tuple[int, ...]
 _PRODUCTIVE = (M, W, F)
 
 
+def tick_normal_form(layout: Layout, v: View) -> dict[int, Any]:
+    """The tick abstraction as writes over a View (so it has a concrete, a Z3, a Python and
+    a C reading): ticks are only ever copied, incremented and compared for equality, and
+    every copy is <= its source, so (value == the P's current tick) is all that matters.
+    Each P's tick becomes 1 and every copy 1 (equal) or 0 (older); every value is read from
+    the state before the rewrite. Keeps the state space finite."""
+    X, cfg = v.X, layout.cfg
+    w: dict[int, Any] = {}
+    for j in range(cfg.ps):
+        n = layout.pname[j]
+        w[n["pd_tick"]] = X.ite(v.p(j, "pd_tick") == v.p(j, "syscalltick"), 1, 0)
+        w[n["pd_sched"]] = X.ite(v.p(j, "pd_sched") == v.p(j, "schedtick"), 1, 0)
+    for i in range(cfg.ms):
+        r = X.ite(v.m(i, "oldp") != 0, v.m(i, "oldp"), v.m(i, "pp"))
+        same = X.ite(v.m(i, "syscalltick") == v.P(r, "syscalltick"), 1, 0)
+        w[layout.mname[i]["syscalltick"]] = X.ite(r != 0, same, 0)
+    for j in range(cfg.ps):
+        w[layout.pname[j]["syscalltick"]] = 1
+        w[layout.pname[j]["schedtick"]] = 1
+    return w
+
+
 def normalize_ticks(layout: Layout, s: list[int]) -> None:
-    """Ticks are only ever copied, incremented and compared for equality, and every copy
-    is <= its source, so (value == the P's current tick) is all that matters: rewrite each
-    P's tick to 1 and every copy to 1 (equal) or 0 (older). Keeps the state space finite."""
+    """Rewrite s (a full state, in place) to its tick normal form (tick_normal_form)."""
     _normalizer(layout)(s)
 
 
@@ -38,27 +59,26 @@ _NORMALIZERS: weakref.WeakKeyDictionary[Layout, Any] = weakref.WeakKeyDictionary
 
 
 def _normalizer(layout: Layout) -> Any:
-    """normalize_ticks specialised to one layout (generated once: it runs on every edge)."""
+    """tick_normal_form compiled to Python for one layout, from its Z3 terms (generated
+    once: it runs on every edge)."""
     if layout in _NORMALIZERS:
         return _NORMALIZERS[layout]
-    cfg = layout.cfg
+    import z3
+    from entersys.oracle.compiled import Translator, _simp
+    from entersys.proofs.protocol_z3 import Z3P
+
+    xs = [z3.Int(f"s{i}") for i in range(len(layout))]
+
+    class _Sym:
+        vars = xs
+
+    tr = Translator(_Sym())  # type: ignore[arg-type]
+    writes = tick_normal_form(layout, View(layout, Z3P, xs.__getitem__))
     lines = ["def norm(s):"]
-    for j in range(cfg.ps):
-        n = layout.pname[j]
-        lines.append(f"    s[{n['pd_tick']}] = 1 if s[{n['pd_tick']}] == s[{n['syscalltick']}] "
-                     "else 0")
-        lines.append(f"    s[{n['pd_sched']}] = 1 if s[{n['pd_sched']}] == s[{n['schedtick']}] "
-                     "else 0")
-    ticks = "(" + ", ".join(str(layout.pname[j]["syscalltick"]) for j in range(cfg.ps)) + ",)"
-    for i in range(cfg.ms):
-        n = layout.mname[i]
-        lines.append(f"    r = s[{n['oldp']}] or s[{n['pp']}]")
-        lines.append(f"    s[{n['syscalltick']}] = (1 if s[{n['syscalltick']}] == "
-                     f"s[{ticks}[r - 1]] else 0) if r else 0")
-    for j in range(cfg.ps):
-        n = layout.pname[j]
-        lines.append(f"    s[{n['syscalltick']}] = 1")
-        lines.append(f"    s[{n['schedtick']}] = 1")
+    lines += [f"    n{pos} = {tr(_simp(val))}" for pos, val in sorted(writes.items())]
+    lines += [f"    s[{pos}] = n{pos}" for pos in sorted(writes)]
+    if not writes:
+        lines.append("    pass")
     env: dict[str, Any] = {}
     exec("\n".join(lines), env)  # noqa: S102 - generated from the layout
     _NORMALIZERS[layout] = env["norm"]
@@ -196,6 +216,62 @@ class Symmetry:
         if len(om) == 1 and len(op) == 1 and len(og) == 1:
             return self.funcs[(om[0], op[0], og[0])](s)
         return min(self.funcs[(a, b, c)](s) for a in om for b in op for c in og)
+
+
+DEADLOCK_TITLE = "a state from which no M, W or F step is ever possible again"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress property on the state graph: from every state satisfying `source`, some
+    state satisfying `target` stays reachable. Both are (Program, View) -> term, written
+    with the steps' Ops, so every engine (Python, the generated C) reads one definition."""
+
+    id: str
+    title: str
+    source: Callable[[Program, View], Any]
+    target: Callable[[Program, View], Any]
+
+
+def _exiting(prog: Program, v: View) -> Any:
+    """Some M is inside exitsyscall (fast or slow path)."""
+    labels = [prog.labels[x] for r in ("exitsyscall", "exitsyscall.slow")
+              for x in prog.routines[r][0]]
+    return v.X.or_(*[v.m(i, "pc") == lab for i in range(v.cfg.ms) for lab in labels])
+
+
+def progress_properties(prog: Program) -> list[Progress]:
+    """The progress checks besides DEADLOCK (whose target, a state with an M, W or F step,
+    is a property of the edges, not of a state), for the parts prog includes."""
+    lab = prog.labels
+    out = []
+    if prog.cfg.stw:
+        out.append(Progress("P-STW", "from a state with gcwaiting set, no world-stopped state "
+                            "is reachable", lambda p, v: v.s("gcwaiting") == 1,
+                            lambda p, v: v.s("w.pc") == lab["w.stopped"]))
+    if prog.cfg.foreachp:
+        out.append(Progress("P-FOREACHP", "forEachP waits forever for a safe point",
+                            lambda p, v: v.s("f.pc") == lab["f.wait"],
+                            lambda p, v: v.s("f.pc") == lab["f.idle"]))
+    out.append(Progress("P-EXIT", "a returning syscall can never finish", _exiting,
+                        lambda p, v: v.X.not_(_exiting(p, v))))
+    return out
+
+
+def compiled_progress(prog: Program) -> list[tuple[Progress, Any, Any]]:
+    """progress_properties with source and target compiled to Python (from their Z3
+    terms), as (property, source(s), target(s))."""
+    from entersys.oracle.compiled import Translator, _simp
+    from entersys.proofs.protocol_z3 import SymbolicState
+
+    sym = SymbolicState(prog)
+    tr = Translator(sym)
+    out = []
+    for p in progress_properties(prog):
+        fs = [eval("lambda s: " + tr(_simp(f(prog, sym.view))))  # noqa: S307 - generated
+              for f in (p.source, p.target)]
+        out.append((p, fs[0], fs[1]))
+    return out
 
 
 @dataclass
@@ -405,7 +481,6 @@ class Explorer:
         for a, outs in enumerate(edges):
             for b in outs:
                 rev[b].append(a)
-        L, labels = self.L, self.prog.labels
         out: list[Violation] = []
 
         def can_reach(target: set[int]) -> set[int]:
@@ -428,25 +503,11 @@ class Explorer:
                 out.append(Violation(pid, title, order[bad[0]], "progress"))
 
         live = {k for k in range(n) if productive[k]}
-        require("DEADLOCK", "a state from which no M, W or F step is ever possible again",
+        require("DEADLOCK", DEADLOCK_TITLE,
                 [k for k in range(n) if not self.is_intended_terminal(order[k])], live)
-        if self.prog.cfg.stw:
-            gcw, wpc = L.index["gcwaiting"], L.index["w.pc"]
-            require("P-STW", "from a state with gcwaiting set, no world-stopped state is "
-                    "reachable", [k for k, s in enumerate(order) if s[gcw] == 1],
-                    {k for k, s in enumerate(order) if s[wpc] == labels["w.stopped"]})
-        if self.prog.cfg.foreachp:
-            fpc = L.index["f.pc"]
-            require("P-FOREACHP", "forEachP waits forever for a safe point",
-                    [k for k, s in enumerate(order) if s[fpc] == labels["f.wait"]],
-                    {k for k, s in enumerate(order) if s[fpc] == labels["f.idle"]})
-        exiting = {labels[x] for r in ("exitsyscall", "exitsyscall.slow")
-                   for x in self.prog.routines[r][0]}
-        pcs = [L.mname[i]["pc"] for i in range(L.cfg.ms)]
-        inside = [k for k, s in enumerate(order) if any(s[p] in exiting for p in pcs)]
-        inside_set = set(inside)
-        require("P-EXIT", "a returning syscall can never finish", inside,
-                {k for k in range(n) if k not in inside_set})
+        for prop, src, tgt in compiled_progress(self.prog):
+            require(prop.id, prop.title, [k for k, s in enumerate(order) if src(s)],
+                    {k for k, s in enumerate(order) if tgt(s)})
         return out
 
     # -- traces --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and the mutant catalog (each mutant must be killed). Used by `entersys explore`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,12 +60,39 @@ class Exploration:
     run: ExploreResult
 
 
+ENGINES = ("python", "native", "spin")
+
+
 def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
-            max_states: int = 5_000_000, progress: bool = True) -> Exploration:
+            max_states: int = 5_000_000,
+            progress: bool | Callable[[dict[str, Any]], None] = True,
+            engine: str = "python", cores: int = 1, bitstate: bool = False) -> Exploration:
+    """Explore one configuration with one engine: `python` (the compiled Python engine),
+    `native` (C generated from the same terms, `cores` threads) or `spin` (Promela
+    generated from the same terms, run by SPIN; `cores` > 1 uses its multi-core mode,
+    `bitstate` its supertrace). `progress` is whether to run the progress checks, or a
+    callback that gets {states, transitions, depth, seconds, states_per_second, bytes,
+    rss} during the run (the checks then run too; the python engine does not report)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if engine == "spin":
+        from entersys.oracle.spin import explore_spin
+
+        return explore_spin(cfg, go, mutant, symmetry=symmetry, max_states=max_states,
+                            cores=cores, bitstate=bitstate)
+    on_progress = progress if callable(progress) else None
+    checks = bool(progress)
     with timed() as t:
         prog = build_program(cfg, go, mutant)
-        ex = Explorer(prog, symmetry=symmetry)
-        res = ex.run(max_states=max_states, progress=progress)
+        ex: Explorer
+        if engine == "native":
+            from entersys.oracle.native_explore import NativeExplorer
+
+            ex = nex = NativeExplorer(prog, symmetry=symmetry, threads=cores)
+            res = nex.run(max_states=max_states, progress=checks, on_progress=on_progress)
+        else:
+            ex = Explorer(prog, symmetry=symmetry)
+            res = ex.run(max_states=max_states, progress=checks)
     rules = {name: s.rule for name, s in prog.steps.items()}
     cex = None
     if res.violations:
@@ -85,10 +113,14 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         "states": res.states, "transitions": res.transitions, "depth": res.depth,
         "explore_seconds": round(res.seconds, 3),
         "states_per_second": round(res.states_per_second),
-        "complete": res.complete, "symmetry": symmetry,
+        "complete": res.complete, "symmetry": symmetry, "engine": engine,
         "actors": sorted(prog.enabled_actors()),
         "violated": [v.property for v in res.violations],
     }
+    if engine == "native":
+        details.update(cores=cores, bytes=getattr(res, "bytes", None),
+                       bytes_per_state=round(getattr(res, "bytes_per_state", 0.0), 1),
+                       packed_bytes_per_state=getattr(res, "packed_bytes", None))
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
         details["trace_length"] = len(cex.trace) if cex else None

@@ -1,0 +1,570 @@
+/* entersys native explorer: the generic breadth-first driver. It knows no protocol step:
+ * successors, invariants, the normal form, the progress predicates and the symmetry tables
+ * come from the C that entersys.oracle.cgen generates from the steps' Z3 terms, and this
+ * file is compiled together with it (see entersys.oracle.native_explore).
+ *
+ * States are stored packed (4 or 8 bits a field) in one arena indexed by state id (BFS
+ * order); the visited set is an open-addressing table of ids; parent id and the instance
+ * that led to a state are kept per id (the trace); edges (CSR, with the instance of each
+ * edge) only when asked for (progress checks and liveness). Each BFS batch is expanded by
+ * `threads` workers (successors, normal form, canonical form, packing, hashing), then
+ * inserted in frontier order by one thread, so ids, counts and traces do not depend on the
+ * number of threads. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* provided by the generated code */
+extern const int es_nf, es_ninst, es_nprogress, es_global_q;
+extern const uint8_t es_productive[];
+extern const int es_counts[3], es_slots[3];
+extern const int8_t es_fent[], es_fidx[], es_fslot[], es_fvkind[];
+extern const uint16_t es_pos_m[], es_pos_p[], es_pos_g[];
+extern const int es_nperm_m, es_nperm_p, es_nperm_g;
+extern const uint8_t es_perm_m[], es_perm_p[], es_perm_g[];
+int es_expand(const int16_t *s, int16_t *out, uint16_t *ids);
+int es_normalize(int16_t *n);
+int es_all_inv(const int16_t *s);
+int es_psrc(int k, const int16_t *s);
+int es_ptgt(int k, const int16_t *s);
+
+typedef int16_t v_t;
+#define BATCH 32768
+#define MAXV 256
+#define MAXF 512
+#define MAXE 8
+
+enum { ES_DONE = 0, ES_VIOLATION = 1, ES_LIMIT = 2, ES_FAULT = -1, ES_NOMEM = -2,
+       ES_UNKNOWN = -3 };
+
+typedef void (*es_progress_fn)(uint64_t states, uint64_t transitions, int depth,
+                               uint64_t bytes);
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+    int fault, ff, fv;
+} tbuf;
+
+typedef struct es_run {
+    int pw, want_edges, threads, symmetry;
+    v_t *vals; int *nvals; int *fbits;
+    int fault_field, fault_value;
+    uint64_t max_states;
+    uint8_t *arena; uint64_t n, cap, mcap;
+    uint32_t *parent; uint16_t *via; uint8_t *prod;
+    uint32_t *table; uint64_t tmask;
+    uint64_t *levels; int nlevels, lcap;
+    uint64_t *eoff; uint32_t *edst; uint16_t *einst; uint64_t ne, ecap;
+    uint32_t *rev_off, *rev;
+    uint32_t *zero; uint64_t nzero, zcap;
+    uint32_t *bad; uint64_t nbad;
+    int64_t viol;
+    uint64_t transitions;
+    int status;
+    tbuf tb[MAXE];
+    /* symmetry: entity tables by kind */
+    const uint16_t *pos[3]; const uint8_t *perm[3]; int nperm[3];
+} es_run;
+
+/* ---- packing: each field's value is coded by its index in that field's value table
+ * (learned: a value not in the table is a fault naming it, and the caller restarts with
+ * the table extended), in just enough bits ----------------------------------------------- */
+static int pack(const es_run *r, const v_t *s, uint8_t *out, int *ff, int *fv) {
+    uint64_t acc = 0; int nb = 0, o = 0;
+    for (int i = 0; i < es_nf; i++) {
+        const v_t *t = r->vals + i * MAXV;
+        int lo = 0, hi = r->nvals[i] - 1, code = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >> 1;
+            if (t[mid] == s[i]) { code = mid; break; }
+            if (t[mid] < s[i]) lo = mid + 1; else hi = mid - 1;
+        }
+        if (code < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
+        acc |= (uint64_t)code << nb;
+        nb += r->fbits[i];
+        while (nb >= 8) { out[o++] = (uint8_t)acc; acc >>= 8; nb -= 8; }
+    }
+    if (nb) out[o++] = (uint8_t)acc;
+    return 0;
+}
+
+static void unpack(const es_run *r, const uint8_t *p, v_t *s) {
+    uint64_t acc = 0; int nb = 0, o = 0;
+    for (int i = 0; i < es_nf; i++) {
+        int w = r->fbits[i];
+        while (nb < w) { acc |= (uint64_t)p[o++] << nb; nb += 8; }
+        s[i] = r->vals[i * MAXV + (acc & ((1u << w) - 1))];
+        acc >>= w; nb -= w;
+    }
+}
+
+static uint64_t hash(const uint8_t *p, int n) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w; memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull; h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, n - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull; h ^= h >> 29;
+    return h;
+}
+
+/* ---- symmetry -------------------------------------------------------------------------- */
+static v_t relabel(int vk, v_t v, const uint8_t *pm, const uint8_t *pp,
+                       const uint8_t *pg) {
+    if (v == 0) return 0;
+    switch (vk) {
+    case 1: return (v_t)(pp[v - 1] + 1);
+    case 2: return (v_t)(pm[v - 1] + 1);
+    case 3: return (v_t)(pg[v - 1] + 1);
+    case 4: return v == es_global_q ? v : (v_t)(pp[v - 1] + 1);
+    default: return v;
+    }
+}
+
+static void apply_perm(const es_run *r, const v_t *s, v_t *t, const uint8_t *pm,
+                       const uint8_t *pp, const uint8_t *pg) {
+    const uint8_t *pk[3] = {pm, pp, pg};
+    for (int f = 0; f < es_nf; f++) {
+        v_t v = relabel(es_fvkind[f], s[f], pm, pp, pg);
+        int e = es_fent[f];
+        if (e < 0) { t[f] = v; continue; }
+        int dest = r->pos[e][pk[e][es_fidx[f]] * es_slots[e] + es_fslot[f]];
+        t[dest] = v;
+    }
+}
+
+/* signature byte of a field that no relabelling changes */
+static v_t sigval(int vk, v_t v) {
+    if (vk == 0) return v;
+    if (vk == 4) return v == 0 ? 0 : v == es_global_q ? 1 : 2;
+    return v != 0;
+}
+
+/* the permutations of one entity kind that order its entities by signature */
+static int sorting_perms(const es_run *r, int e, const v_t *s, int *out) {
+    int n = es_counts[e], ns = es_slots[e], c = 0;
+    if (n <= 1) { out[0] = 0; return 1; }
+    v_t sig[8][64];
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < ns && k < 64; k++) {
+            int pos = r->pos[e][i * ns + k];
+            sig[i][k] = sigval(es_fvkind[pos], s[pos]);
+        }
+    int w = ns < 64 ? ns : 64;
+    for (int q = 0; q < r->nperm[e]; q++) {
+        const uint8_t *p = r->perm[e] + q * n;
+        int inv[8];
+        for (int i = 0; i < n; i++) inv[p[i]] = i;
+        int ok = 1;
+        for (int i = 0; i + 1 < n && ok; i++)
+            if (memcmp(sig[inv[i]], sig[inv[i + 1]], w * sizeof(v_t)) > 0) ok = 0;
+        if (ok) out[c++] = q;
+    }
+    return c;
+}
+
+static void canon(const es_run *r, v_t *s) {
+    if (!r->symmetry) return;
+    static __thread int lm[720], lp[720], lg[40320];
+    int cm = sorting_perms(r, 0, s, lm), cp = sorting_perms(r, 1, s, lp),
+        cg = sorting_perms(r, 2, s, lg);
+    v_t best[MAXF], t[MAXF];
+    int have = 0;
+    for (int a = 0; a < cm; a++)
+        for (int b = 0; b < cp; b++)
+            for (int c = 0; c < cg; c++) {
+                apply_perm(r, s, t, r->perm[0] + lm[a] * es_counts[0],
+                           r->perm[1] + lp[b] * es_counts[1],
+                           r->perm[2] + lg[c] * es_counts[2]);
+                if (!have || memcmp(t, best, es_nf * sizeof(v_t)) < 0) {
+                    memcpy(best, t, es_nf * sizeof(v_t)); have = 1;
+                }
+            }
+    memcpy(s, best, es_nf * sizeof(v_t));
+}
+
+/* ---- growable arrays ------------------------------------------------------------------- */
+static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    uint64_t c = *cap ? *cap : 1024;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q; *cap = c;
+    return 0;
+}
+
+static int tb_put(tbuf *b, const void *src, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap : 1 << 20;
+        while (c < b->len + n) c *= 2;
+        uint8_t *q = realloc(b->buf, c);
+        if (!q) return -1;
+        b->buf = q; b->cap = c;
+    }
+    memcpy(b->buf + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+uint64_t es_bytes(const es_run *r) {
+    uint64_t b = r->cap * r->pw + (r->tmask + 1) * 4 + r->cap * (4 + 2 + 1);
+    if (r->want_edges) b += r->cap * 8 + r->ecap * 6;
+    for (int t = 0; t < MAXE; t++) b += r->tb[t].cap;
+    return b;
+}
+
+/* ---- the visited set ------------------------------------------------------------------- */
+static int rehash(es_run *r, uint64_t size) {
+    uint32_t *t = calloc(size, 4);
+    if (!t) return -1;
+    free(r->table);
+    r->table = t; r->tmask = size - 1;
+    for (uint64_t id = 0; id < r->n; id++) {
+        uint64_t h = hash(r->arena + id * r->pw, r->pw) & r->tmask;
+        while (t[h]) h = (h + 1) & r->tmask;
+        t[h] = (uint32_t)(id + 1);
+    }
+    return 0;
+}
+
+/* id of packed state p (inserting it if new); *fresh says which */
+static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
+    uint64_t i = h & r->tmask;
+    for (;;) {
+        uint32_t v = r->table[i];
+        if (!v) break;
+        if (!memcmp(r->arena + (uint64_t)(v - 1) * r->pw, p, r->pw)) { *fresh = 0; return v - 1; }
+        i = (i + 1) & r->tmask;
+    }
+    *fresh = 1;
+    uint64_t id = r->n;
+    if (grow((void **)&r->arena, &r->cap, id + 1, r->pw)) return -1;
+    if (r->cap > r->mcap) {
+        uint64_t c = r->cap;
+        r->parent = realloc(r->parent, c * 4);
+        r->via = realloc(r->via, c * 2);
+        r->prod = realloc(r->prod, c);
+        if (r->want_edges) r->eoff = realloc(r->eoff, (c + 1) * 8);
+        if (!r->parent || !r->via || !r->prod || (r->want_edges && !r->eoff)) return -1;
+        r->mcap = c;
+    }
+    memcpy(r->arena + id * r->pw, p, r->pw);
+    r->table[i] = (uint32_t)(id + 1);
+    r->n++;
+    if (r->n * 2 > r->tmask + 1 && rehash(r, (r->tmask + 1) * 2)) return -1;
+    return (int64_t)id;
+}
+
+/* ---- expansion (phase A, parallel) ----------------------------------------------------- */
+typedef struct { es_run *r; uint64_t lo, hi; int t; } job;
+
+static void *expand_range(void *arg) {
+    job *j = arg;
+    es_run *r = j->r;
+    tbuf *b = &r->tb[j->t];
+    b->len = 0; b->fault = 0;
+    v_t s[MAXF]; uint8_t pk[MAXF * 2];
+    v_t *succ = malloc(((size_t)es_ninst * es_nf + 1) * sizeof(v_t));
+    uint16_t *ids = malloc(((size_t)es_ninst + 1) * 2);
+    if (!succ || !ids) { b->fault = ES_NOMEM; free(succ); free(ids); return NULL; }
+    for (uint64_t id = j->lo; id < j->hi; id++) {
+        unpack(r, r->arena + id * r->pw, s);
+        int c = es_expand(s, succ, ids);
+        if (c < 0) { b->fault = ES_FAULT; break; }
+        uint16_t cnt = (uint16_t)c;
+        if (tb_put(b, &cnt, 2)) { b->fault = ES_NOMEM; break; }
+        for (int k = 0; k < c; k++) {
+            v_t *n = succ + (size_t)k * es_nf;
+            if (es_normalize(n) < 0) { b->fault = ES_FAULT; break; }
+            canon(r, n);
+            if (pack(r, n, pk, &b->ff, &b->fv) < 0) { b->fault = ES_UNKNOWN; break; }
+            uint64_t h = hash(pk, r->pw);
+            if (tb_put(b, &ids[k], 2) || tb_put(b, &h, 8) || tb_put(b, pk, r->pw)) {
+                b->fault = ES_NOMEM; break;
+            }
+        }
+        if (b->fault) break;
+    }
+    free(succ); free(ids);
+    return NULL;
+}
+
+typedef struct { es_run *r; uint64_t lo, hi; int64_t first; } ijob;
+
+static void *check_range(void *arg) {
+    ijob *j = arg;
+    v_t s[MAXF];
+    j->first = -1;
+    for (uint64_t id = j->lo; id < j->hi; id++) {
+        unpack(j->r, j->r->arena + id * j->r->pw, s);
+        if (!es_all_inv(s)) { j->first = (int64_t)id; break; }
+    }
+    return NULL;
+}
+
+static void parallel(es_run *r, void *(*fn)(void *), void *jobs, size_t size, int nt) {
+    pthread_t th[MAXE];
+    if (nt == 1) { fn(jobs); return; }
+    for (int t = 0; t < nt; t++) pthread_create(&th[t], NULL, fn, (char *)jobs + t * size);
+    for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
+    (void)r;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* invariants of ids [lo, hi): the least violating id, or -1 */
+static int64_t check_new(es_run *r, uint64_t lo, uint64_t hi) {
+    ijob jobs[MAXE];
+    int nt = r->threads;
+    uint64_t step = (hi - lo + nt - 1) / nt;
+    for (int t = 0; t < nt; t++) {
+        jobs[t].r = r;
+        jobs[t].lo = lo + t * step < hi ? lo + t * step : hi;
+        jobs[t].hi = lo + (t + 1) * step < hi ? lo + (t + 1) * step : hi;
+    }
+    parallel(r, check_range, jobs, sizeof(ijob), nt);
+    for (int t = 0; t < nt; t++)
+        if (jobs[t].first >= 0) return jobs[t].first;
+    return -1;
+}
+
+/* ---- the public API -------------------------------------------------------------------- */
+/* vals: es_nf rows of MAXV sorted values, nvals[f] of them used in row f */
+es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t max_states,
+               int threads, int symmetry) {
+    es_run *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->vals = malloc(sizeof(v_t) * MAXV * es_nf);
+    r->nvals = malloc(sizeof(int) * es_nf);
+    r->fbits = malloc(sizeof(int) * es_nf);
+    if (!r->vals || !r->nvals || !r->fbits) return NULL;
+    memcpy(r->vals, vals, sizeof(v_t) * MAXV * es_nf);
+    int bits = 0;
+    for (int i = 0; i < es_nf; i++) {
+        int w = 0;
+        r->nvals[i] = nvals[i] < 1 ? 1 : nvals[i] > MAXV ? MAXV : nvals[i];
+        while ((1 << w) < r->nvals[i]) w++;
+        r->fbits[i] = w; bits += w;
+    }
+    r->pw = (bits + 7) / 8;
+    if (r->pw == 0) r->pw = 1;
+    r->want_edges = want_edges;
+    r->max_states = max_states;
+    r->threads = threads < 1 ? 1 : threads > MAXE ? MAXE : threads;
+    r->symmetry = symmetry;
+    r->viol = -1;
+    r->pos[0] = es_pos_m; r->pos[1] = es_pos_p; r->pos[2] = es_pos_g;
+    r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
+    r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
+    if (rehash(r, 1 << 16)) { free(r); return NULL; }
+    return r;
+}
+
+void es_free(es_run *r) {
+    if (!r) return;
+    free(r->arena); free(r->parent); free(r->via); free(r->prod); free(r->table);
+    free(r->levels); free(r->eoff); free(r->edst); free(r->einst); free(r->zero);
+    free(r->rev_off); free(r->rev); free(r->bad);
+    free(r->vals); free(r->nvals); free(r->fbits);
+    for (int t = 0; t < MAXE; t++) free(r->tb[t].buf);
+    free(r);
+}
+
+/* Normal and canonical form of a full state in place; 0, or -1 on a write out of range. */
+int es_canon(es_run *r, int16_t *s) {
+    if (es_normalize(s) < 0) return -1;
+    canon(r, s);
+    return 0;
+}
+
+static int add_level(es_run *r, uint64_t start) {
+    if (r->nlevels == r->lcap) {
+        r->lcap = r->lcap ? r->lcap * 2 : 64;
+        uint64_t *q = realloc(r->levels, r->lcap * 8);
+        if (!q) return -1;
+        r->levels = q;
+    }
+    r->levels[r->nlevels++] = start;
+    return 0;
+}
+
+/* Explore from `init` (unpacked). Returns ES_DONE, ES_VIOLATION (stop_at_first), ES_LIMIT,
+ * ES_FAULT (a value outside the packable range) or ES_NOMEM. */
+int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn cb) {
+    v_t s[MAXF]; uint8_t pk[MAXF * 2];
+    memcpy(s, init, es_nf * sizeof(v_t));
+    if (es_canon(r, s) < 0) return r->status = ES_FAULT;
+    if (pack(r, s, pk, &r->fault_field, &r->fault_value) < 0) return r->status = ES_UNKNOWN;
+    int fresh;
+    if (lookup(r, pk, hash(pk, r->pw), &fresh) < 0) return r->status = ES_NOMEM;
+    r->parent[0] = UINT32_MAX; r->via[0] = UINT16_MAX;
+    if (!es_all_inv(s)) r->viol = 0;
+    if (add_level(r, 0) || add_level(r, 1)) return r->status = ES_NOMEM;
+    if (r->want_edges) r->eoff[0] = 0;
+    double last = now();
+    uint64_t head = 0;
+    int limit = 0;
+    while (head < r->n && !limit && !(stop_at_first && r->viol >= 0)) {
+        uint64_t lvl_end = r->levels[r->nlevels - 1];
+        uint64_t hi = head + BATCH < lvl_end ? head + BATCH : lvl_end;
+        job jobs[MAXE];
+        int nt = r->threads;
+        uint64_t step = (hi - head + nt - 1) / nt;
+        for (int t = 0; t < nt; t++) {
+            jobs[t].r = r; jobs[t].t = t;
+            jobs[t].lo = head + t * step < hi ? head + t * step : hi;
+            jobs[t].hi = head + (t + 1) * step < hi ? head + (t + 1) * step : hi;
+        }
+        parallel(r, expand_range, jobs, sizeof(job), nt);
+        for (int t = 0; t < nt; t++)
+            if (r->tb[t].fault) {
+                r->fault_field = r->tb[t].ff; r->fault_value = r->tb[t].fv;
+                return r->status = r->tb[t].fault;
+            }
+        uint64_t first_new = r->n;
+        /* phase B: insert in frontier order */
+        for (int t = 0; t < nt && !limit; t++) {
+            const uint8_t *p = r->tb[t].buf;
+            for (uint64_t id = jobs[t].lo; id < jobs[t].hi; id++) {
+                uint16_t cnt; memcpy(&cnt, p, 2); p += 2;
+                r->transitions += cnt;
+                if (!cnt) {
+                    if (grow((void **)&r->zero, &r->zcap, r->nzero + 1, 4))
+                        return r->status = ES_NOMEM;
+                    r->zero[r->nzero++] = (uint32_t)id;
+                }
+                uint8_t productive = 0;
+                for (int k = 0; k < cnt; k++) {
+                    uint16_t inst; uint64_t h;
+                    memcpy(&inst, p, 2); memcpy(&h, p + 2, 8);
+                    const uint8_t *q = p + 10;
+                    p += 10 + r->pw;
+                    productive |= es_productive[inst];
+                    int64_t to = lookup(r, q, h, &fresh);
+                    if (to < 0) return r->status = ES_NOMEM;
+                    if (fresh) { r->parent[to] = (uint32_t)id; r->via[to] = inst; }
+                    if (r->want_edges) {
+                        uint64_t ec = r->ecap;
+                        if (grow((void **)&r->edst, &r->ecap, r->ne + 1, 4)) return r->status = ES_NOMEM;
+                        if (r->ecap != ec) {
+                            r->einst = realloc(r->einst, r->ecap * 2);
+                            if (!r->einst) return r->status = ES_NOMEM;
+                        }
+                        r->edst[r->ne] = (uint32_t)to; r->einst[r->ne++] = inst;
+                    }
+                    if (fresh && r->n >= r->max_states) { limit = 1; break; }
+                }
+                r->prod[id] = productive;
+                if (r->want_edges) r->eoff[id + 1] = r->ne;
+                head = id + 1;
+                if (limit) break;
+            }
+        }
+        if (r->n > first_new) {
+            int64_t v = check_new(r, first_new, r->n);
+            if (v >= 0 && (r->viol < 0 || v < r->viol)) r->viol = v;
+        }
+        if (head == lvl_end && r->n > lvl_end && add_level(r, r->n)) return r->status = ES_NOMEM;
+        if (cb && now() - last > 0.5) {
+            last = now();
+            cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r));
+        }
+    }
+    if (cb) cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r));
+    if (r->viol >= 0) return r->status = ES_VIOLATION;
+    if (limit || head < r->n) return r->status = ES_LIMIT;
+    return r->status = ES_DONE;
+}
+
+/* ---- accessors ------------------------------------------------------------------------- */
+uint64_t es_count(const es_run *r) { return r->n; }
+uint64_t es_transitions(const es_run *r) { return r->transitions; }
+int es_depth(const es_run *r) {
+    /* levels: start ids; the last entry is the end of the deepest level */
+    int d = r->nlevels - 2;
+    if (r->n > r->levels[r->nlevels - 1]) d++;
+    return d;
+}
+int64_t es_violation(const es_run *r) { return r->viol; }
+int64_t es_parent(const es_run *r, uint64_t id) {
+    return r->parent[id] == UINT32_MAX ? -1 : (int64_t)r->parent[id];
+}
+int es_via(const es_run *r, uint64_t id) { return r->via[id] == UINT16_MAX ? -1 : r->via[id]; }
+void es_state(const es_run *r, uint64_t id, int16_t *out) { unpack(r, r->arena + id * r->pw, out); }
+int es_fault_field(const es_run *r) { return r->fault_field; }
+int es_fault_value(const es_run *r) { return r->fault_value; }
+int es_packed_bytes(const es_run *r) { return r->pw; }
+uint64_t es_nzero(const es_run *r) { return r->nzero; }
+uint32_t es_zero(const es_run *r, uint64_t k) { return r->zero[k]; }
+int es_productive_at(const es_run *r, uint64_t id) { return r->prod[id]; }
+uint64_t es_nedges(const es_run *r) { return r->want_edges ? r->ne : 0; }
+const uint64_t *es_edge_offsets(const es_run *r) { return r->eoff; }
+const uint32_t *es_edge_targets(const es_run *r) { return r->edst; }
+const uint16_t *es_edge_instances(const es_run *r) { return r->einst; }
+
+/* ---- progress on the state graph ------------------------------------------------------ */
+static int build_rev(es_run *r) {
+    if (r->rev) return 0;
+    r->rev_off = calloc(r->n + 1, 4);
+    r->rev = malloc((r->ne ? r->ne : 1) * 4);
+    if (!r->rev_off || !r->rev) return -1;
+    for (uint64_t e = 0; e < r->ne; e++) r->rev_off[r->edst[e] + 1]++;
+    for (uint64_t i = 0; i < r->n; i++) r->rev_off[i + 1] += r->rev_off[i];
+    uint32_t *fill = malloc((r->n + 1) * 4);
+    if (!fill) return -1;
+    memcpy(fill, r->rev_off, (r->n + 1) * 4);
+    for (uint64_t a = 0; a < r->n; a++)
+        for (uint64_t e = r->eoff[a]; e < r->eoff[a + 1]; e++)
+            r->rev[fill[r->edst[e]]++] = (uint32_t)a;
+    free(fill);
+    return 0;
+}
+
+/* States from which no target state is reachable, among the sources. Property k < 0 is
+ * the productive-step check (targets: states with an M, W or F step; sources: all); else
+ * the generated predicates es_psrc/es_ptgt of property k. Returns how many such states
+ * (see es_bad_at), or -1 (no edges recorded / out of memory). */
+int64_t es_progress(es_run *r, int k) {
+    if (!r->want_edges || build_rev(r)) return -1;
+    uint8_t *mark = calloc(r->n, 1);
+    uint32_t *queue = malloc(r->n * 4 + 4);
+    if (!mark || !queue) { free(mark); free(queue); return -1; }
+    v_t s[MAXF];
+    uint64_t qh = 0, qt = 0;
+    for (uint64_t i = 0; i < r->n; i++) {
+        int t;
+        if (k < 0) t = r->prod[i];
+        else { unpack(r, r->arena + i * r->pw, s); t = es_ptgt(k, s); }
+        if (t) { mark[i] = 1; queue[qt++] = (uint32_t)i; }
+    }
+    while (qh < qt) {
+        uint32_t x = queue[qh++];
+        for (uint32_t e = r->rev_off[x]; e < r->rev_off[x + 1]; e++) {
+            uint32_t y = r->rev[e];
+            if (!mark[y]) { mark[y] = 1; queue[qt++] = y; }
+        }
+    }
+    free(r->bad);
+    r->bad = queue; /* reuse: the bad states, in id order */
+    r->nbad = 0;
+    for (uint64_t i = 0; i < r->n; i++) {
+        if (mark[i]) continue;
+        if (k >= 0) { unpack(r, r->arena + i * r->pw, s); if (!es_psrc(k, s)) continue; }
+        r->bad[r->nbad++] = (uint32_t)i;
+    }
+    free(mark);
+    return (int64_t)r->nbad;
+}
+
+uint32_t es_bad_at(const es_run *r, uint64_t k) { return r->bad[k]; }

@@ -1,0 +1,106 @@
+"""The native explorer (C generated from the steps' Z3 terms) against the Python engine:
+the same state, transition and depth counts and verdicts on small configurations, for the
+faithful model and for mutants; the same results on one and on two threads; mutant
+counterexamples that replay through the steps; the edges of an exhaustive run."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import program
+from entersys.model.mutants import for_version
+from entersys.model.state import Config
+from entersys.oracle.explore import Explorer
+from entersys.oracle.native_explore import NativeExplorer, build
+from entersys.oracle.protocol import MUTANT_CONFIG, PART_SETS, explore, with_parts
+from entersys.oracle.replay import replay
+from entersys.results import Verdict
+
+
+def _counts(res) -> tuple:
+    return (res.states, res.transitions, res.depth, res.complete,
+            [v.property for v in res.violations])
+
+
+@pytest.mark.parametrize("cfg", [Config(1, 1, 1), Config(2, 1, 1, go="1.14"),
+                                 with_parts(Config(2, 1, 2), PART_SETS["core"])],
+                         ids=["full-1m1p1g", "full-2m1p1g-go1.14", "core-2m1p2g"])
+def test_native_and_python_engines_agree(cfg: Config) -> None:
+    prog = program(cfg.ms, cfg.ps, cfg.gs, cfg.go,
+                   **{p: getattr(cfg, p) for p in ("stw", "foreachp", "gc", "sysmon",
+                                                   "blockhint", "raw")})
+    py = Explorer(prog).run()
+    nat = NativeExplorer(prog).run()
+    assert _counts(nat) == _counts(py)
+    assert py.complete and py.violations == []
+    assert nat.packed_bytes < len(prog.layout)  # packed below one byte a field
+
+
+def test_native_without_symmetry_agrees() -> None:
+    prog = program(2, 1, 1, foreachp=False, gc=False, blockhint=False, raw=False)
+    py = Explorer(prog, symmetry=False).run()
+    nat = NativeExplorer(prog, symmetry=False).run()
+    assert _counts(nat) == _counts(py)
+    assert NativeExplorer(prog).run().states < nat.states
+
+
+@pytest.mark.slow
+def test_two_threads_give_the_same_run() -> None:
+    prog = program(2, 2, 1, foreachp=False, gc=False, blockhint=False, raw=False)
+    one_ex = NativeExplorer(prog, threads=1)
+    one = one_ex.run()
+    two = NativeExplorer(prog, threads=2)
+    res = two.run()
+    assert _counts(res) == _counts(one)
+    assert res.states > 100_000
+    # same ids in the same BFS order, whatever the number of threads
+    assert [two.state(k) for k in (1, res.states // 2, res.states - 1)] == \
+        [one_ex.state(k) for k in (1, res.states // 2, res.states - 1)]
+
+
+@pytest.mark.parametrize("go,mid", [(go, m) for go in ("1.25", "1.14")
+                                    for m in for_version(go)])
+def test_native_kills_every_mutant_like_python(go: str, mid: str) -> None:
+    py = explore(MUTANT_CONFIG, go, mid).result
+    nat = explore(MUTANT_CONFIG, go, mid, engine="native")
+    rec = nat.result
+    assert rec.verdict == Verdict.REFUTED == py.verdict
+    assert rec.details["violated"] == py.details["violated"]
+    assert rec.details["trace_length"] == py.details["trace_length"]
+    # the trace is a real run of the mutant's steps from the initial state
+    trace = [step.actor + ":" + step.step for step in rec.counterexample.trace]
+    rp = replay(nat.explorer.prog, trace)
+    assert (len(trace), rec.details["violated"][0]) in rp.violated
+
+
+def test_native_finds_a_deadlock() -> None:
+    prog = program(1, 1, 1)
+    steps = dict(prog.steps)
+    del steps["stw.start"]
+    broken = prog.mutated("no-start-the-world", steps=steps)
+    res = NativeExplorer(broken).run()
+    assert [v.property for v in res.violations] == ["DEADLOCK"]
+    assert res.violations[0].kind == "progress"
+    assert Explorer(broken).run().violations[0].property == "DEADLOCK"
+
+
+def test_edges_of_an_exhaustive_run() -> None:
+    prog = program(1, 1, 1, foreachp=False, gc=False, blockhint=False, raw=False)
+    ex = NativeExplorer(prog)
+    res = ex.run()
+    edges = list(res.edges())
+    assert len(edges) == res.transitions
+    labels = {i.label for i in prog.instances()}
+    assert all(0 <= a < res.states and 0 <= b < res.states and lab in labels
+               for a, b, lab in edges)
+    assert {a for a, _, _ in edges} == set(range(res.states)) - {
+        ex.lib.es_zero(ex.handle, k) for k in range(ex.lib.es_nzero(ex.handle))}
+
+
+def test_progress_reports_and_cache() -> None:
+    prog = program(2, 1, 1, foreachp=False, gc=False, blockhint=False, raw=False)
+    seen: list[dict] = []
+    ex = NativeExplorer(prog)
+    res = ex.run(on_progress=seen.append)
+    assert seen and seen[-1]["states"] == res.states
+    assert {"states", "depth", "states_per_second", "bytes", "rss"} <= set(seen[-1])
+    assert build(ex.source) == ex.library  # cached by the hash of the source
