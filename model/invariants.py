@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
+from entersys.model.ops import CONCRETE
 from entersys.model.program import Program
 from entersys.model.state import View
 from entersys.model.steps import LOCKED_ROUTINES
@@ -226,15 +227,20 @@ def stw_handshake(prog: Program, v: View) -> Any:
     return X.and_(*conds)
 
 
-def intended_terminal(prog: Program, s: Any) -> bool:
+def terminal(prog: Program, v: View) -> Any:
     """A state where every G waits in a blocking call for an event nobody can send, with
-    W and F idle: a deadlock of the program, not of the runtime (concrete states only)."""
-    L, labels = prog.layout, prog.labels
-    waiting = {labels["sysblock"], labels["rawblock"]}
-    holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
-    return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
-            and s[L.index["w.pc"]] == labels["w.idle"]
-            and s[L.index["f.pc"]] == labels["f.idle"])
+    W and F idle: a deadlock of the program, not of the runtime (any Ops)."""
+    X, labels, ms = v.X, prog.labels, range(v.cfg.ms)
+    waiting = (labels["sysblock"], labels["rawblock"])
+    return X.and_(X.count([v.m(i, "curg") != 0 for i in ms]) == v.cfg.gs,
+                  *[X.or_(v.m(i, "curg") == 0, *[v.m(i, "pc") == w for w in waiting])
+                    for i in ms],
+                  v.s("w.pc") == labels["w.idle"], v.s("f.pc") == labels["f.idle"])
+
+
+def intended_terminal(prog: Program, s: Any) -> bool:
+    """`terminal` on a concrete state (a tuple or list of field values)."""
+    return bool(terminal(prog, View(prog.layout, CONCRETE, s.__getitem__)))
 
 
 INVARIANTS: list[Invariant] = [

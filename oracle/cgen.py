@@ -34,6 +34,12 @@ class CTranslator:
         self.var = var
         self.memo: dict[int, tuple[Any, str]] = {}
 
+    def field(self, pos: int) -> str:
+        return f"{self.var}[{pos}]"
+
+    def ite(self, c: str, a: str, b: str) -> str:
+        return f"({c} ? {a} : {b})"
+
     def __call__(self, t: Any) -> str:
         if isinstance(t, bool):
             return "1" if t else "0"
@@ -52,11 +58,11 @@ class CTranslator:
         if z3.is_false(t):
             return "0"
         if z3.is_const(t) and t.get_id() in self.pos:
-            return f"{self.var}[{self.pos[t.get_id()]}]"
+            return self.field(self.pos[t.get_id()])
         k = t.decl().kind()
         a = [self(c) for c in t.children()]
         if k == z3.Z3_OP_ITE:
-            return f"({a[0]} ? {a[1]} : {a[2]})"
+            return self.ite(a[0], a[1], a[2])
         if k == z3.Z3_OP_AND:
             return "(" + " && ".join(a) + ")"
         if k == z3.Z3_OP_OR:

@@ -554,7 +554,13 @@ class Explorer:
 
     def counterexample(self, res: ExploreResult, viol: Violation, replay: str,
                        rules: dict[str, str]) -> Counterexample:
-        path = self.trace_to(res, viol.state)
+        return self.counterexample_of_path(self.trace_to(res, viol.state), viol, replay, rules)
+
+    def counterexample_of_path(self, path: list[tuple[str, State]], viol: Violation,
+                               replay: str, rules: dict[str, str],
+                               found_by: str = "shortest trace") -> Counterexample:
+        """The counterexample record of a concrete path [(instance label, state)], the
+        first entry being ("", initial state)."""
         steps: list[TraceStep] = []
         prev = self.describe(path[0][1])
         for k, (lab, s) in enumerate(path[1:], 1):
@@ -566,7 +572,7 @@ class Explorer:
             prev = cur
         return Counterexample(
             summary=f"{viol.property} ({viol.kind}) violated: {viol.title}; "
-                    f"shortest trace has {len(steps)} steps (replayed from the initial state, "
+                    f"{found_by} has {len(steps)} steps (replayed from the initial state, "
                     "so M, P and G numbers stay the same throughout)",
             trace=steps, replay=replay, itf=itf(path, self))
 
