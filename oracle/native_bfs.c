@@ -57,7 +57,7 @@ typedef struct es_run {
     uint32_t *parent; uint16_t *via; uint8_t *prod;
     uint32_t *table; uint64_t tmask;
     uint64_t *levels; int nlevels, lcap;
-    uint64_t *eoff; uint32_t *edst; uint16_t *einst; uint64_t ne, ecap;
+    uint32_t *eoff; uint32_t *edst; uint16_t *einst; uint64_t ne, ecap;
     uint32_t *rev_off, *rev;
     uint32_t *zero; uint64_t nzero, zcap;
     uint32_t *bad; uint64_t nbad;
@@ -215,7 +215,7 @@ static int tb_put(tbuf *b, const void *src, size_t n) {
 
 uint64_t es_bytes(const es_run *r) {
     uint64_t b = r->cap * r->pw + (r->tmask + 1) * 4 + r->cap * (4 + 2 + 1);
-    if (r->want_edges) b += r->cap * 8 + r->ecap * 6;
+    if (r->want_edges) b += r->cap * 4 + r->ecap * 6;
     for (int t = 0; t < MAXE; t++) b += r->tb[t].cap;
     return b;
 }
@@ -251,7 +251,7 @@ static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
         r->parent = realloc(r->parent, c * 4);
         r->via = realloc(r->via, c * 2);
         r->prod = realloc(r->prod, c);
-        if (r->want_edges) r->eoff = realloc(r->eoff, (c + 1) * 8);
+        if (r->want_edges) r->eoff = realloc(r->eoff, (c + 1) * 4);
         if (!r->parent || !r->via || !r->prod || (r->want_edges && !r->eoff)) return -1;
         r->mcap = c;
     }
@@ -466,7 +466,10 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
                     if (fresh && r->n >= r->max_states) { limit = 1; break; }
                 }
                 r->prod[id] = productive;
-                if (r->want_edges) r->eoff[id + 1] = r->ne;
+                if (r->want_edges) {
+                    if (r->ne > UINT32_MAX) return r->status = ES_NOMEM;
+                    r->eoff[id + 1] = (uint32_t)r->ne;
+                }
                 head = id + 1;
                 if (limit) break;
             }
@@ -509,7 +512,7 @@ uint64_t es_nzero(const es_run *r) { return r->nzero; }
 uint32_t es_zero(const es_run *r, uint64_t k) { return r->zero[k]; }
 int es_productive_at(const es_run *r, uint64_t id) { return r->prod[id]; }
 uint64_t es_nedges(const es_run *r) { return r->want_edges ? r->ne : 0; }
-const uint64_t *es_edge_offsets(const es_run *r) { return r->eoff; }
+const uint32_t *es_edge_offsets(const es_run *r) { return r->eoff; }
 const uint32_t *es_edge_targets(const es_run *r) { return r->edst; }
 const uint16_t *es_edge_instances(const es_run *r) { return r->einst; }
 
@@ -525,7 +528,7 @@ static int build_rev(es_run *r) {
     if (!fill) return -1;
     memcpy(fill, r->rev_off, (r->n + 1) * 4);
     for (uint64_t a = 0; a < r->n; a++)
-        for (uint64_t e = r->eoff[a]; e < r->eoff[a + 1]; e++)
+        for (uint32_t e = r->eoff[a]; e < r->eoff[a + 1]; e++)
             r->rev[fill[r->edst[e]]++] = (uint32_t)a;
     free(fill);
     return 0;

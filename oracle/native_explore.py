@@ -88,7 +88,7 @@ def _load(path: Path) -> ctypes.CDLL:
            "es_state": (None, [P, u64, i16p]), "es_nzero": (u64, [P]),
            "es_zero": (ctypes.c_uint32, [P, u64]), "es_bytes": (u64, [P]),
            "es_progress": (i64, [P, c_int]), "es_bad_at": (ctypes.c_uint32, [P, u64]),
-           "es_nedges": (u64, [P]), "es_edge_offsets": (ctypes.POINTER(u64), [P]),
+           "es_nedges": (u64, [P]), "es_edge_offsets": (ctypes.POINTER(ctypes.c_uint32), [P]),
            "es_edge_targets": (ctypes.POINTER(ctypes.c_uint32), [P]),
            "es_edge_instances": (ctypes.POINTER(ctypes.c_uint16), [P])}
     for name, (res, args) in sig.items():

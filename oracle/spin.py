@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -119,6 +120,7 @@ class SpinRun:
     complete: bool = True
     trail: list[int] | None = None
     deadlock: bool = False
+    interrupted: bool = False
     output: str = ""
     flags: list[str] = field(default_factory=list)
 
@@ -130,12 +132,14 @@ def check_tools() -> None:
 
 
 def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: int = 1_000_000,
-             memory_mb: int = 3000, hash_bits: int = 24,
-             timeout: float = SPIN_TIMEOUT) -> SpinRun:
+             memory_mb: int = 3000, hash_bits: int = 24, collapse: bool = False,
+             time_limit: float | None = None, timeout: float = SPIN_TIMEOUT) -> SpinRun:
     """Verify the generated model with SPIN's depth-first search (its multi-core mode,
     -DNCORE, with `cores` > 1; supertrace, -DBITSTATE with 2^30 bits, with `bitstate`).
     Trails are not the shortest (SPIN's breadth-first mode rejects the hidden temporaries
-    of the simultaneous assignments). Raises SpinError if a tool is missing or fails."""
+    of the simultaneous assignments). `collapse` compresses stored states (-DCOLLAPSE);
+    `time_limit` interrupts pan after that many seconds (a throughput sample: the run is
+    then incomplete). Raises SpinError if a tool is missing or fails."""
     check_tools()
     pml = generate(prog)
     flags = ["-O2", "-DSAFETY", f"-DMEMLIM={memory_mb}", "-DVECTORSZ=4096"]
@@ -143,6 +147,8 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
         flags.append("-DBITSTATE")
     if cores > 1:
         flags.append(f"-DNCORE={cores}")
+    if collapse:
+        flags.append("-DCOLLAPSE")
     run = SpinRun(flags=flags)
     pan = _build_pan(pml.source, flags, timeout)
     with tempfile.TemporaryDirectory(prefix="entersys-spin-") as tmp:
@@ -152,9 +158,22 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
         # -E: no invalid end states (a deadlock is our assertion); -w: hash table size
         args = ["./pan", f"-m{max_depth}", "-E", f"-w{30 if bitstate else hash_bits}"]
         t0 = time.perf_counter()
-        p = subprocess.run(args, cwd=d, capture_output=True, text=True, timeout=timeout)
+        with subprocess.Popen(args, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as proc:
+            try:
+                out, _ = proc.communicate(timeout=time_limit or timeout)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGINT)  # pan stops and prints its statistics
+                try:
+                    out, _ = proc.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _ = proc.communicate()
+                if not time_limit:
+                    raise SpinError(f"pan did not finish within {timeout:.0f} s") from None
+                run.interrupted = True
         run.seconds = time.perf_counter() - t0
-        run.output = p.stdout + p.stderr
+        run.output = out
         _parse(run)
         trail = d / "model.pml.trail"
         if run.errors and trail.exists():
@@ -210,7 +229,7 @@ def _parse(run: SpinRun) -> None:
     elapsed = _num(r"elapsed time ([\d.e+]+) seconds", out, float)
     if elapsed:
         run.seconds = elapsed
-    run.complete = ("max search depth too small" not in out and "out of memory" not in out
+    run.complete = (not run.interrupted and "max search depth too small" not in out and "out of memory" not in out
                     and "error: max search depth" not in out)
 
 

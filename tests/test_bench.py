@@ -53,8 +53,16 @@ def test_explorer_benchmark_records() -> None:
     from entersys.bench_protocol import explorer_throughput
 
     recs, extra = explorer_throughput(quick=True)
-    assert [r.id for r in recs] == ["bench.explore.throughput", "bench.explore.symmetry"]
-    thr, sym = recs
+    assert [r.id for r in recs] == ["bench.explore.throughput", "bench.explore.symmetry",
+                                    "bench.explore.engines"]
+    thr, sym, eng = recs
+    assert eng.verdict in (Verdict.HOLDS, Verdict.REFUTED), eng.counterexample
+    for engine in ("native", "python", "spin"):
+        assert eng.details[engine]["states"] > 0
+        assert eng.details[engine]["states_per_second"] > 0
+        assert eng.details[engine]["bytes_per_state"] > 0
+    assert eng.details["native"]["packed_bytes_per_state"] < 69  # below a byte a field
+    assert eng.details["speedup_over_python"] > 0
     assert thr.details["states"] > 0 and thr.details["states_per_second"] > 0
     assert thr.details["speedup_over_interpreter"] > 0
     assert sym.details["states_without"] > sym.details["states_with_symmetry"]
