@@ -51,6 +51,10 @@ typedef struct {
 typedef struct es_run {
     int pw, want_edges, threads, symmetry;
     v_t *vals; int *nvals; int *fbits;
+    int16_t *code; int *cmin, *crange, *coff;   /* value -> code, per field */
+    /* symmetry: per combination of M, P, G permutations, where each field goes and how
+     * each reference kind is relabelled */
+    int ncombo; uint16_t *cdst; uint8_t *crel;
     int fault_field, fault_value;
     uint64_t max_states;
     uint8_t *arena; uint64_t n, cap, mcap;
@@ -75,13 +79,8 @@ typedef struct es_run {
 static int pack(const es_run *r, const v_t *s, uint8_t *out, int *ff, int *fv) {
     uint64_t acc = 0; int nb = 0, o = 0;
     for (int i = 0; i < es_nf; i++) {
-        const v_t *t = r->vals + i * MAXV;
-        int lo = 0, hi = r->nvals[i] - 1, code = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >> 1;
-            if (t[mid] == s[i]) { code = mid; break; }
-            if (t[mid] < s[i]) lo = mid + 1; else hi = mid - 1;
-        }
+        int x = s[i] - r->cmin[i], code = -1;
+        if (x >= 0 && x < r->crange[i]) code = r->code[r->coff[i] + x];
         if (code < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
         acc |= (uint64_t)code << nb;
         nb += r->fbits[i];
@@ -169,19 +168,78 @@ static int sorting_perms(const es_run *r, int e, const v_t *s, int *out) {
     return c;
 }
 
+#define RELV 16
+static void apply_combo(const es_run *r, int k, const v_t *s, v_t *t) {
+    const uint16_t *dst = r->cdst + (size_t)k * es_nf;
+    const uint8_t *rel = r->crel + (size_t)k * 5 * RELV;
+    for (int f = 0; f < es_nf; f++) {
+        v_t v = s[f];
+        int vk = es_fvkind[f];
+        if (vk && v > 0 && v < RELV) v = rel[vk * RELV + v];
+        t[dst[f]] = v;
+    }
+}
+
+/* precomputed destination and relabelling tables of every combination (if not too many) */
+static int build_combos(es_run *r) {
+    long n = (long)r->nperm[0] * r->nperm[1] * r->nperm[2];
+    if (n > 20000) return 0;
+    r->cdst = malloc(sizeof(uint16_t) * n * es_nf);
+    r->crel = calloc((size_t)n * 5 * RELV, 1);
+    if (!r->cdst || !r->crel) return -1;
+    v_t src[MAXF], t[MAXF];
+    for (int f = 0; f < es_nf; f++) src[f] = (v_t)f;
+    int k = 0;
+    for (int a = 0; a < r->nperm[0]; a++)
+        for (int b = 0; b < r->nperm[1]; b++)
+            for (int c = 0; c < r->nperm[2]; c++, k++) {
+                const uint8_t *pm = r->perm[0] + a * es_counts[0],
+                              *pp = r->perm[1] + b * es_counts[1],
+                              *pg = r->perm[2] + c * es_counts[2];
+                /* where each field goes: permute the field numbers with plain values */
+                const uint8_t *pk[3] = {pm, pp, pg};
+                for (int f = 0; f < es_nf; f++) {
+                    int e = es_fent[f];
+                    int dest = e < 0 ? f
+                        : r->pos[e][pk[e][es_fidx[f]] * es_slots[e] + es_fslot[f]];
+                    r->cdst[(size_t)k * es_nf + f] = (uint16_t)dest;
+                }
+                for (int vk = 1; vk <= 4; vk++)
+                    for (int v = 0; v < RELV; v++) {
+                        int lim = vk == 2 ? es_counts[0] : vk == 3 ? es_counts[2]
+                                : vk == 4 ? es_global_q : es_counts[1];
+                        r->crel[(size_t)k * 5 * RELV + vk * RELV + v] =
+                            (uint8_t)(v >= 1 && v <= lim ? relabel(vk, (v_t)v, pm, pp, pg) : v);
+                    }
+            }
+    (void)src; (void)t;
+    r->ncombo = (int)n;
+    return 0;
+}
+
 static void canon(const es_run *r, v_t *s) {
     if (!r->symmetry) return;
     static __thread int lm[720], lp[720], lg[40320];
     int cm = sorting_perms(r, 0, s, lm), cp = sorting_perms(r, 1, s, lp),
         cg = sorting_perms(r, 2, s, lg);
     v_t best[MAXF], t[MAXF];
+    if (r->ncombo && cm == 1 && cp == 1 && cg == 1) {
+        int k = (lm[0] * r->nperm[1] + lp[0]) * r->nperm[2] + lg[0];
+        if (k == 0) return;  /* the identity already sorts every entity */
+        apply_combo(r, k, s, t);
+        memcpy(s, t, es_nf * sizeof(v_t));
+        return;
+    }
     int have = 0;
     for (int a = 0; a < cm; a++)
         for (int b = 0; b < cp; b++)
             for (int c = 0; c < cg; c++) {
-                apply_perm(r, s, t, r->perm[0] + lm[a] * es_counts[0],
-                           r->perm[1] + lp[b] * es_counts[1],
-                           r->perm[2] + lg[c] * es_counts[2]);
+                if (r->ncombo)
+                    apply_combo(r, (lm[a] * r->nperm[1] + lp[b]) * r->nperm[2] + lg[c], s, t);
+                else
+                    apply_perm(r, s, t, r->perm[0] + lm[a] * es_counts[0],
+                               r->perm[1] + lp[b] * es_counts[1],
+                               r->perm[2] + lg[c] * es_counts[2]);
                 if (!have || memcmp(t, best, es_nf * sizeof(v_t)) < 0) {
                     memcpy(best, t, es_nf * sizeof(v_t)); have = 1;
                 }
@@ -359,6 +417,22 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     }
     r->pw = (bits + 7) / 8;
     if (r->pw == 0) r->pw = 1;
+    r->cmin = malloc(sizeof(int) * es_nf); r->crange = malloc(sizeof(int) * es_nf);
+    r->coff = malloc(sizeof(int) * es_nf);
+    if (!r->cmin || !r->crange || !r->coff) return NULL;
+    int total = 0;
+    for (int i = 0; i < es_nf; i++) {
+        const v_t *t = r->vals + i * MAXV;
+        r->cmin[i] = t[0];
+        r->crange[i] = t[r->nvals[i] - 1] - t[0] + 1;
+        r->coff[i] = total; total += r->crange[i];
+    }
+    r->code = malloc(sizeof(int16_t) * (total ? total : 1));
+    if (!r->code) return NULL;
+    for (int k = 0; k < total; k++) r->code[k] = -1;
+    for (int i = 0; i < es_nf; i++)
+        for (int c = 0; c < r->nvals[i]; c++)
+            r->code[r->coff[i] + r->vals[i * MAXV + c] - r->cmin[i]] = (int16_t)c;
     r->want_edges = want_edges;
     r->max_states = max_states;
     r->threads = threads < 1 ? 1 : threads > MAXE ? MAXE : threads;
@@ -367,7 +441,8 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     r->pos[0] = es_pos_m; r->pos[1] = es_pos_p; r->pos[2] = es_pos_g;
     r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
     r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
-    if (rehash(r, 1 << 16)) { free(r); return NULL; }
+    if (build_combos(r) < 0) return NULL;
+    if (rehash(r, 1 << 20)) { free(r); return NULL; }
     return r;
 }
 
@@ -377,6 +452,7 @@ void es_free(es_run *r) {
     free(r->levels); free(r->eoff); free(r->edst); free(r->einst); free(r->zero);
     free(r->rev_off); free(r->rev); free(r->bad);
     free(r->vals); free(r->nvals); free(r->fbits);
+    free(r->code); free(r->cmin); free(r->crange); free(r->coff); free(r->cdst); free(r->crel);
     for (int t = 0; t < MAXE; t++) free(r->tb[t].buf);
     free(r);
 }

@@ -229,8 +229,8 @@ def _parse(run: SpinRun) -> None:
     elapsed = _num(r"elapsed time ([\d.e+]+) seconds", out, float)
     if elapsed:
         run.seconds = elapsed
-    run.complete = (not run.interrupted and "max search depth too small" not in out and "out of memory" not in out
-                    and "error: max search depth" not in out)
+    run.complete = (not run.interrupted and "max search depth too small" not in out
+                    and "out of memory" not in out and "error: max search depth" not in out)
 
 
 def trail_path(ex: Explorer, insts: list[Instance], trail: list[int]) -> list[tuple[str, State]]:
