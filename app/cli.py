@@ -220,7 +220,10 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     try:
         run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
                                max_states=opts.max_states, engine=opts.engine,
+                               progress=_progress_line if sys.stderr.isatty() else True,
                                cores=opts.cores, bitstate=opts.bitstate)  # type: ignore[arg-type]
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
         rec = run.result
         _render([rec], opts.format, outs.get("out", sys.stdout), command)
         if "itf" in outs and rec.counterexample and rec.counterexample.itf:
@@ -235,6 +238,13 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         for f in outs.values():
             f.close()
     return exit_code([rec])
+
+
+def _progress_line(p: dict) -> None:
+    """One self-overwriting status line on the terminal during a long exploration."""
+    sys.stderr.write(f"\r{p['states']:,} states, depth {p['depth']}, "
+                     f"{p['states_per_second']:,.0f} states/s, {p['rss'] / 2**20:,.0f} MiB ")
+    sys.stderr.flush()
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:

@@ -35,7 +35,7 @@ from entersys.oracle.explore import (
     tick_normal_form,
 )
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
-from entersys.results import CheckResult, Verdict, timed
+from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 SPIN_TIMEOUT = 1800.0
 
@@ -259,10 +259,22 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     from entersys.model.mutants import MUTANTS
     from entersys.oracle.protocol import GROUP, Exploration, build_program, replay_command
 
+    full = all(getattr(cfg, p) for p in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw"))
+    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+           + (f".{mutant}" if mutant else "") + ".spin")
+    title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
+             + (f", mutant {mutant}" if mutant else "") + ": every invariant, no deadlock (SPIN)")
+    expected = Verdict.REFUTED if mutant else Verdict.HOLDS
     with timed() as t:
         prog = build_program(cfg, go, mutant)
         ex = Explorer(prog, symmetry=False)
-        run = run_spin(prog, cores=cores, bitstate=bitstate)
+        try:
+            run = run_spin(prog, cores=cores, bitstate=bitstate)
+        except (SpinError, OSError, subprocess.SubprocessError) as e:
+            err = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", Verdict.ERROR,
+                              expected, t(), Counterexample(summary=f"SPIN failed: {e}"),
+                              {"engine": "spin"})
+            return Exploration(err, ex, ExploreResult(complete=False))
     cex = None
     violated: list[str] = []
     if run.errors:
@@ -299,12 +311,6 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
         details["trace_length"] = len(cex.trace) if cex else None
-    full = all(getattr(cfg, p) for p in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw"))
-    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
-           + (f".{mutant}" if mutant else "") + ".spin")
-    title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
-             + (f", mutant {mutant}" if mutant else "") + ": every invariant, no deadlock (SPIN)")
-    expected = Verdict.REFUTED if mutant else Verdict.HOLDS
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
     return Exploration(rec, ex, ExploreResult(states=run.states, transitions=run.transitions,

@@ -106,3 +106,28 @@ def test_progress_reports_and_cache() -> None:
     assert seen and seen[-1]["states"] == res.states
     assert {"states", "depth", "states_per_second", "bytes", "rss"} <= set(seen[-1])
     assert build(ex.source) == ex.library  # cached by the hash of the source
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--engine", "tla"), "unknown --engine"),
+    (("--bitstate",), "--bitstate needs --engine spin"),
+    (("--cores", "0"), "--cores"),
+])
+def test_engine_options_bad_input_exit_2(cli, args, needle) -> None:
+    r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", *args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_cli_explore_native_json(cli) -> None:
+    import json
+
+    r = cli("explore", "--ms", "2", "--ps", "1", "--gs", "1", "--cores", "2",
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    [rec] = json.loads(r.stdout)["results"]
+    py = Explorer(program(2, 1, 1, foreachp=False, gc=False, blockhint=False,
+                          raw=False)).run()
+    assert rec["details"]["engine"] == "native" and rec["details"]["cores"] == 2
+    assert rec["details"]["states"] == py.states and rec["verdict"] == "holds"

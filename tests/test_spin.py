@@ -52,3 +52,15 @@ def test_spin_and_native_verdicts_on_a_core_configuration() -> None:
     nat = explore(cfg, "1.25", engine="native").result
     assert spin.verdict == nat.verdict == Verdict.HOLDS
     assert spin.details["states"] > nat.details["states"]  # SPIN has no symmetry reduction
+
+
+@pytest.mark.slow
+def test_cli_explore_spin_mutant(cli) -> None:
+    import json
+
+    r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--parts", "full",
+            "--mutant", "R7-store-first", "--engine", "spin", "--format", "json")
+    assert r.returncode == 0, r.stderr  # the mutant is refuted, as expected
+    [rec] = json.loads(r.stdout)["results"]
+    assert rec["details"]["engine"] == "spin" and rec["verdict"] == "refuted"
+    assert rec["counterexample"]["trace"]
