@@ -11,7 +11,7 @@ from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
 from entersys.oracle.explore import Explorer, ExploreResult
-from entersys.results import CheckResult, Verdict, timed
+from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 GROUP = "protocol-model"
 # `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
@@ -72,6 +72,11 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         cex = ex.counterexample(res, res.violations[0], replay_command(cfg, go, mutant), rules)
     elif not res.complete:
         verdict = Verdict.UNKNOWN
+        cex = Counterexample(
+            summary=f"inconclusive: the state cap was reached ({max_states} states, "
+                    f"depth {res.depth}) before the exploration was exhaustive",
+            values={"reason": "max-states", "limit": max_states, "states": res.states},
+            replay=replay_command(cfg, go, mutant) + f" --max-states {max_states * 4}")
     else:
         verdict = Verdict.HOLDS
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
@@ -103,6 +108,9 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
     machine hunting it (configuration and examples needed in its details)."""
     out = []
     for mid in only or for_version(go):
+        if go not in MUTANTS[mid].versions:
+            out.append(not_applicable(go, mid))
+            continue
         rec = explore(cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
@@ -111,6 +119,16 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
         if hypothesis:
             out.append(hypothesis_result(go, mid))
     return out
+
+
+def not_applicable(go: str, mid: str) -> CheckResult:
+    """The record of a version-only mutant asked for on a version without its rule."""
+    m = MUTANTS[mid]
+    return CheckResult(f"protocol-mutants.go{go}.{mid}", "protocol-mutants",
+                       f"mutant {mid} ({m.rule}) is not applicable to Go {go}", "mutant",
+                       Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
+                       {"reason": f"{mid} exists only in Go {', '.join(m.versions)}",
+                        "rule": m.rule})
 
 
 def hypothesis_result(go: str, mid: str) -> CheckResult:
