@@ -174,7 +174,7 @@ def no_user_code_without_p(prog: Program, v: View) -> Any:
     """An M running user code (or blocked in a raw syscall) owns a running P and its G is
     _Grunning (spec I11 and section 9)."""
     X = v.X
-    user = {prog.labels["user"], prog.labels["rawblock"]}
+    user = {prog.labels["user"], prog.labels["rawblock"], prog.labels["rawwait"]}
     conds = []
     for i in range(v.cfg.ms):
         pc, mp, g = v.m(i, "pc"), v.m(i, "p"), v.m(i, "curg")
@@ -231,7 +231,7 @@ def terminal(prog: Program, v: View) -> Any:
     """A state where every G waits in a blocking call for an event nobody can send, with
     W and F idle: a deadlock of the program, not of the runtime (any Ops)."""
     X, labels, ms = v.X, prog.labels, range(v.cfg.ms)
-    waiting = (labels["sysblock"], labels["rawblock"])
+    waiting = (labels["sysblock"], labels["rawblock"], labels["rawwait"])
     return X.and_(X.count([v.m(i, "curg") != 0 for i in ms]) == v.cfg.gs,
                   *[X.or_(v.m(i, "curg") == 0, *[v.m(i, "pc") == w for w in waiting])
                     for i in ms],
