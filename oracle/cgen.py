@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import z3
-from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.invariants import INVARIANTS, Invariant, terminal
 from entersys.model.program import F, Instance, M, Program, W
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
 
@@ -110,8 +110,8 @@ class Generated:
 def generate(prog: Program, invariants: list[Invariant] | None = None,
              progress: list[Progress] | None = None,
              normal_form: Any = None) -> Generated:
-    """The C source of one program: `es_expand`, `es_all_inv`, `es_canon`, `es_psrc`,
-    `es_ptgt` and the tables the driver reads (see native_bfs.c for their contracts).
+    """The C source of one program: `es_expand`, `es_normalize`, `es_all_inv`,
+    `es_terminal` (an intended terminal state), `es_psrc`, `es_ptgt` and the tables the driver reads (see native_bfs.c for their contracts).
     `normal_form(layout, view) -> {pos: term}` gives the state abstraction applied after
     every step (the explorer's tick normal form)."""
     L = prog.layout
@@ -170,6 +170,8 @@ def generate(prog: Program, invariants: list[Invariant] | None = None,
     terms = [tr(simp(symbolic_invariant(prog, inv, sym))) for inv in invs]
     out.append("int es_all_inv(const int16_t *s) {\n  return "
                + (" && ".join(f"({t})" for t in terms) or "1") + ";\n}")
+    term = tr(simp(terminal(prog, sym.view)))
+    out.append(f"int es_terminal(const int16_t *s) {{\n  return {term};\n}}")
     progs = progress or []
     out.append(f"const int es_nprogress = {len(progs)};")
     for name, attr in (("psrc", "source"), ("ptgt", "target")):

@@ -27,6 +27,7 @@ extern const uint8_t es_perm_m[], es_perm_p[], es_perm_g[];
 int es_expand(const int16_t *s, int16_t *out, uint16_t *ids);
 int es_normalize(int16_t *n);
 int es_all_inv(const int16_t *s);
+int es_terminal(const int16_t *s);
 int es_psrc(int k, const int16_t *s);
 int es_ptgt(int k, const int16_t *s);
 
@@ -65,7 +66,7 @@ typedef struct es_run {
     uint32_t *rev_off, *rev;
     uint32_t *zero; uint64_t nzero, zcap;
     uint32_t *bad; uint64_t nbad;
-    int64_t viol;
+    int64_t viol, dead;   /* least invariant-violating id; least deadlocked id */
     uint64_t transitions;
     int status;
     tbuf tb[MAXE];
@@ -336,7 +337,8 @@ static void *expand_range(void *arg) {
         unpack(r, r->arena + id * r->pw, s);
         int c = es_expand(s, succ, ids);
         if (c < 0) { b->fault = ES_FAULT; break; }
-        uint16_t cnt = (uint16_t)c;
+        /* no step and not an intended terminal: a deadlock (marked for phase B) */
+        uint16_t cnt = c == 0 && !es_terminal(s) ? UINT16_MAX : (uint16_t)c;
         if (tb_put(b, &cnt, 2)) { b->fault = ES_NOMEM; break; }
         for (int k = 0; k < c; k++) {
             v_t *n = succ + (size_t)k * es_nf;
@@ -438,6 +440,7 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     r->threads = threads < 1 ? 1 : threads > MAXE ? MAXE : threads;
     r->symmetry = symmetry;
     r->viol = -1;
+    r->dead = -1;
     r->pos[0] = es_pos_m; r->pos[1] = es_pos_p; r->pos[2] = es_pos_g;
     r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
     r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
@@ -491,7 +494,7 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
     double last = now();
     uint64_t head = 0;
     int limit = 0;
-    while (head < r->n && !limit && !(stop_at_first && r->viol >= 0)) {
+    while (head < r->n && !limit && !(stop_at_first && (r->viol >= 0 || r->dead >= 0))) {
         uint64_t lvl_end = r->levels[r->nlevels - 1];
         uint64_t hi = head + BATCH < lvl_end ? head + BATCH : lvl_end;
         job jobs[MAXE];
@@ -514,6 +517,10 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
             const uint8_t *p = r->tb[t].buf;
             for (uint64_t id = jobs[t].lo; id < jobs[t].hi; id++) {
                 uint16_t cnt; memcpy(&cnt, p, 2); p += 2;
+                if (cnt == UINT16_MAX) {
+                    cnt = 0;
+                    if (r->dead < 0) r->dead = (int64_t)id;
+                }
                 r->transitions += cnt;
                 if (!cnt) {
                     if (grow((void **)&r->zero, &r->zcap, r->nzero + 1, 4))
@@ -561,7 +568,7 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
         }
     }
     if (cb) cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r));
-    if (r->viol >= 0) return r->status = ES_VIOLATION;
+    if (r->viol >= 0 || r->dead >= 0) return r->status = ES_VIOLATION;
     if (limit || head < r->n) return r->status = ES_LIMIT;
     return r->status = ES_DONE;
 }
