@@ -86,14 +86,14 @@ def engines(quick: bool = False, cores: int = 1) -> tuple[list[CheckResult], dic
     with timed() as t:
         prog = Program(cfg)
         nex = NativeExplorer(prog, threads=cores)
-        nat = nex.run(max_states=300_000 if quick else 50_000_000, progress=False)
+        nat = nex.run(max_states=100_000 if quick else 50_000_000, progress=False)
         rss0 = _rss()
-        py = Explorer(prog).run(max_states=50_000 if quick else 300_000, progress=False)
+        py = Explorer(prog).run(max_states=20_000 if quick else 300_000, progress=False)
         py_bytes = max(0, _rss() - rss0) / py.states if py.states else 0.0
         del py.ids, py.order
         spin_err = None
         try:
-            sp = run_spin(prog, time_limit=8 if quick else 30, hash_bits=24 if quick else 26)
+            sp = run_spin(prog, time_limit=4 if quick else 30, hash_bits=24 if quick else 26)
             sp_rate = sp.states / sp.seconds if sp.seconds else 0.0
         except SpinError as e:  # reported in the record, never a traceback
             spin_err, sp, sp_rate = str(e), None, 0.0
