@@ -89,18 +89,6 @@ def simp(t: Any) -> Any:
 
 
 @dataclass
-class Progress:
-    """A progress property over the state graph: from every state satisfying `source`, a
-    state satisfying `target` stays reachable. `source`/`target` are (prog, View) -> term,
-    written with the steps' Ops (so they have a concrete, a Z3 and a C reading)."""
-
-    id: str
-    title: str
-    source: Any
-    target: Any
-
-
-@dataclass
 class Generated:
     source: str
     instances: list[Instance]
@@ -108,10 +96,12 @@ class Generated:
 
 
 def generate(prog: Program, invariants: list[Invariant] | None = None,
-             progress: list[Progress] | None = None,
+             progress: list[Any] | None = None,
              normal_form: Any = None) -> Generated:
     """The C source of one program: `es_expand`, `es_normalize`, `es_all_inv`,
-    `es_terminal` (an intended terminal state), `es_psrc`, `es_ptgt` and the tables the driver reads (see native_bfs.c for their contracts).
+    `es_terminal` (an intended terminal state), `es_psrc`, `es_ptgt` and the tables the
+    driver reads (see native_bfs.c for their contracts). `progress` are the
+    entersys.oracle.explore.Progress properties (source and target terms).
     `normal_form(layout, view) -> {pos: term}` gives the state abstraction applied after
     every step (the explorer's tick normal form)."""
     L = prog.layout
