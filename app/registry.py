@@ -18,6 +18,12 @@ def _verify_errno(opts: Namespace) -> list[CheckResult]:
     return errno.run(opts.asm, timeout_ms=opts.timeout_ms)
 
 
+def _verify_errno_arch(opts: Namespace) -> list[CheckResult]:
+    from entersys.proofs import errno_arch
+
+    return errno_arch.run(timeout_ms=opts.timeout_ms)
+
+
 def _verify_protocol(opts: Namespace) -> list[CheckResult]:
     from entersys.oracle import protocol
 
@@ -39,6 +45,7 @@ def _check_errno(opts: Namespace) -> list[CheckResult]:
 
 VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno": _verify_errno,
+    "errno-arch": _verify_errno_arch,
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
 }
