@@ -353,10 +353,11 @@ TABLE_COLUMNS = ("arch", "abi", "error interval", "errno", "r2", "-4095", "linux
                  "proved", "emulated")
 
 
-def arch_results(goarch: str, timeout_ms: int = 10_000,
-                 version: str = GO_VERSION) -> tuple[list[CheckResult], dict[str, Any]]:
+def arch_results(goarch: str, timeout_ms: int = 10_000, version: str = GO_VERSION,
+                 binary: Path | None = None) -> tuple[list[CheckResult], dict[str, Any]]:
     """The records of one GOARCH (mapping proof, Linux/glibc agreement, emulation) and its
-    table row. A build or engine failure is an ERROR record, never an exception."""
+    table row, for the gostub cross-built by `version` (or the given `binary`). A build or
+    engine failure is an ERROR record, never an exception."""
     from entersys.oracle import errno_unicorn as EU
 
     spec = ARCHES[goarch]
@@ -366,7 +367,7 @@ def arch_results(goarch: str, timeout_ms: int = 10_000,
 
     def mapping() -> CheckResult:
         t0 = time.perf_counter()
-        sr = run_stub(spec, build(goarch, version))
+        sr = run_stub(spec, binary or build(goarch, version))
         table = analyse(sr, timeout_ms)
         state.update(sr=sr, table=table)
         row.update({k: v for k, v in table.row.items() if not k.startswith("_")})
