@@ -115,3 +115,16 @@ def test_emulator_notices_a_wrong_proof_term(amd64_bin: Path) -> None:
 
 def test_unknown_arch_has_no_spec() -> None:
     assert set(EA.ARCHES) == RAW_4095_SUCCESS | RAW_4095_ERROR | FLAG_ARCHES
+
+
+def test_bench_reports_install_cost_and_proof_time_per_arch() -> None:
+    from entersys.proofs import errno_arch_bench
+
+    [rec], extra = errno_arch_bench.run(quick=True)
+    assert rec.id == "bench.errno-arch.spread" and rec.verdict in (Verdict.HOLDS,
+                                                                   Verdict.REFUTED)
+    assert set(rec.details["proof_s_per_arch"]) == {"amd64", "arm64", "riscv64", "mips"}
+    assert all(s > 0 for s in rec.details["proof_s_per_arch"].values())
+    assert rec.details["engine_packages_mb"] > 10 and rec.details["import_angr_unicorn_s"] > 0
+    assert "angr 9.2.213" in rec.details["packages"]
+    assert "errno-arch install" in extra and "errno-arch proof, s per arch" in extra
