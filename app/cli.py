@@ -38,6 +38,7 @@ def build_parser() -> _Parser:
     v = sub.add_parser("verify", help="run every registered proof and model check")
     v.add_argument("--only", action="append", metavar="GROUP", help="run only this group")
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc")
+    v.add_argument("--stubs", type=Path, help="prove this stub source instead of stubs.S")
     v.add_argument("--timeout-ms", type=int, default=10_000, help="per solver query")
     _add_output_options(v)
 
@@ -164,8 +165,8 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
     if opts.command in ("verify", "check"):
         groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
         names = _select(groups, opts.only)
-        if getattr(opts, "asm", None) is not None and not opts.asm.is_file():
-            raise UsageError(f"--asm {opts.asm}: no such file")
+        for flag in ("asm", "stubs"):
+            _check_source(f"--{flag}", getattr(opts, flag, None))
         out = _open_out(opts.out)
         try:
             results = _run_groups(groups, names, opts)
@@ -275,13 +276,31 @@ def _graph(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _check_source(flag: str, path: Path | None) -> None:
+    """An assembly source given on the command line must be a readable text file."""
+    if path is None:
+        return
+    if not path.is_file():
+        raise UsageError(f"{flag} {path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: {e.strerror}") from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag} {path}: not a text file (assembly source expected)") from None
+    if b"\0" in data:
+        raise UsageError(f"{flag} {path}: not a text file (assembly source expected)")
+
+
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:
-    from entersys.proofs.asm import AsmError
+    from entersys.proofs.errno_stubs import StubSourceError
 
     results: list[CheckResult] = []
     for name in names:
         try:
             results.extend(groups[name](opts))
-        except AsmError as e:
-            raise UsageError(f"cannot read the assembly: {e}") from None
+        except StubSourceError as e:
+            raise UsageError(f"cannot prove the given sources: {e}") from None
     return results

@@ -15,7 +15,7 @@ GroupFn = Callable[[Namespace], list[CheckResult]]
 def _verify_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.proofs import errno
 
-    return errno.run(opts.asm, timeout_ms=opts.timeout_ms)
+    return errno.run(opts.asm, timeout_ms=opts.timeout_ms, stubs=getattr(opts, "stubs", None))
 
 
 def _verify_errno_arch(opts: Namespace) -> list[CheckResult]:

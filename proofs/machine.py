@@ -109,6 +109,7 @@ class PathEnd:
     outputs: dict[str, z3.ExprRef]
     traps: list[dict[str, z3.ExprRef]]  # registers seen at each trap, in order
     trace: list[int]  # block addresses, in order
+    events: list[tuple[str, str, dict[str, z3.ExprRef]]] = field(default_factory=list)
 
 
 @dataclass
@@ -133,14 +134,20 @@ def symexec(proj: Any, fn: Function, *,
             outputs: Callable[[Any], dict[str, Any]],
             trap_regs: tuple[str, ...] = (),
             link_reg: str | None = None,
+            callees: dict[int, Any] | None = None,
+            sp: int | None = None,
             max_steps: int = 200) -> Run:
     """Run `fn` symbolically from its entry to its return.
 
     `setup(state)` places the inputs (registers, stack) and returns them by name as claripy
     terms; each trap instruction is replaced by `on_trap(state, n)` (n counts the traps on
     that path) after the registers named in `trap_regs` are recorded; `outputs(state)` reads
-    the results at the return. The return address is SENTINEL_RET, in `link_reg` if the arch
-    has a link register, else pushed on the stack. Steps are basic blocks, cut at every trap
+    the results at the return. `sp`, if given, is the stack pointer in the caller before the
+    call. The return address is SENTINEL_RET, in `link_reg` if the arch
+    has a link register, else pushed on the stack. `callees` maps addresses to angr
+    SimProcedures standing in for the functions called there (hooks of our stubs). Callers
+    may append `(kind, name, {field: claripy term})` to `state.globals["events"]`; they come
+    back in order on each PathEnd. Steps are basic blocks, cut at every trap
     so that its hook runs; a path still running after `max_steps` counts in `Run.capped`.
     """
     import angr
@@ -151,27 +158,33 @@ def symexec(proj: Any, fn: Function, *,
         addr=fn.addr,
         add_options={o.SYMBOL_FILL_UNCONSTRAINED_REGISTERS, o.SYMBOL_FILL_UNCONSTRAINED_MEMORY})
     w = proj.arch.bits
+    if sp is not None:  # the stack pointer before the call (x86: before the push)
+        state.regs.sp = claripy.BVV(sp, w)
     if link_reg is not None:
         setattr(state.regs, link_reg, claripy.BVV(SENTINEL_RET, w))
     else:
         state.stack_push(claripy.BVV(SENTINEL_RET, w))
     inputs = setup(state)
     state.globals["traps"] = ()
-    sites = {i.addr: i for i in trap_sites(proj, fn)}
-    if not sites:
-        raise MachineError(f"{fn.name}: no system-call instruction")
+    if "events" not in state.globals:
+        state.globals["events"] = ()
+    sites = {i.addr: i for i in trap_sites(proj, fn)}  # none: the callers' claims say
 
     def make_hook(site: Insn) -> Callable[[Any], None]:
         def hook(st: Any) -> None:
             seen = {r: getattr(st.regs, r) for r in trap_regs}
             n = len(st.globals["traps"])
             st.globals["traps"] = (*st.globals["traps"], seen)
+            st.globals["events"] = (*st.globals["events"], ("trap", site.mnemonic, seen))
             on_trap(st, n)
         return hook
 
     hooked = []
     for a, site in sites.items():
         proj.hook(a, make_hook(site), length=site.size, replace=True)
+        hooked.append(a)
+    for a, proc in (callees or {}).items():
+        proj.hook(a, proc, replace=True)
         hooked.append(a)
     try:
         stops = set(sites)
@@ -188,10 +201,13 @@ def symexec(proj: Any, fn: Function, *,
                     s.solver.constraints else z3.BoolVal(True),
                     outputs={k: to_z3(v) for k, v in outputs(s).items()},
                     traps=[{k: to_z3(v) for k, v in t.items()} for t in s.globals["traps"]],
-                    trace=list(s.history.bbl_addrs)))
+                    trace=list(s.history.bbl_addrs),
+                    events=[(k, n, {f: to_z3(v) for f, v in vals.items()})
+                            for k, n, vals in s.globals["events"]]))
             simgr.move("active", "done", lambda s: s.addr == SENTINEL_RET)
         errored = [f"{e.state.addr:#x}: {e.error}" for e in simgr.errored]
-        errored += [f"{s.addr:#x}: unconstrained jump" for s in simgr.unconstrained]
+        errored += [f"after {[hex(a) for a in s.history.bbl_addrs][-3:]}: jump to an unknown "
+                    f"target {s.regs.ip}" for s in simgr.unconstrained]
         return Run(ends, capped=len(simgr.active), errored=errored,
                    inputs={k: to_z3(v) for k, v in inputs.items()})
     finally:
