@@ -67,7 +67,7 @@ def _callee(which: str) -> Any:
 
     class Hook(angr.SimProcedure):
         def run(self) -> None:  # type: ignore[override]
-            st = self.state
+            st: Any = self.state
             ev = ("call", which, {"rdi": st.regs.rdi, "rsp": st.regs.rsp})
             st.globals["events"] = (*st.globals["events"], ev)
             for r in CALLER_SAVED:
@@ -85,7 +85,7 @@ class StubPaths:
     regs: dict[str, z3.ExprRef]     # callee-saved registers and rsp at entry
 
 
-def symexec_stub(lib: Path, symbol: str) -> StubPaths:
+def symexec_stub(lib: Path, symbol: str, max_steps: int = 200) -> StubPaths:
     """Run `symbol` of the library at `lib` from entry to return, on a symbolic block."""
     import angr
     import claripy
@@ -124,7 +124,7 @@ def symexec_stub(lib: Path, symbol: str) -> StubPaths:
     run = MC.symexec(proj, fn, setup=setup, on_trap=on_trap, outputs=outputs,
                      sp=0x7FFF_0000,  # 16-byte aligned before the call, as SysV requires
                      trap_regs=("rax", *KERNEL_ARGS),
-                     callees={a: _callee(h) for h, a in HOOKS.items()})
+                     callees={a: _callee(h) for h, a in HOOKS.items()}, max_steps=max_steps)
     z = MC.to_z3
     return StubPaths(symbol, run, {f: z(v) for f, v in block.items()}, (z(k_rax), z(k_rdx)),
                      {r: z(v) for r, v in entry.items()})
@@ -169,15 +169,11 @@ def claims(sp: StubPaths, spec: StubSpec | None) -> list[tuple[str, z3.BoolRef, 
                             z3.Implies(c, seen["rax"] == b["trap"]), e))
                 for n, r in enumerate(KERNEL_ARGS, 1):
                     want = b[f"a{n}"] if n <= spec.nargs else z3.BitVecVal(0, 64)
-                    out.append((f"%{r} at SYSCALL is {'a%d' % n if n <= spec.nargs else 0}",
+                    out.append((f"%{r} at SYSCALL is {f'a{n}' if n <= spec.nargs else 0}",
                                 z3.Implies(c, seen[r] == want), e))
                 out.append(("the kernel's RAX/RDX are recorded",
                             z3.Implies(c, z3.And(e.outputs["raw_rax"] == rax,
                                                  e.outputs["raw_rdx"] == rdx)), e))
-        want = M.MAPPINGS[mapping](rax, rdx, Z3)
-        out.append((f"(r1, r2, err) is the model's {mapping} mapping of RAX/RDX",
-                    z3.Implies(c, z3.And(e.outputs["r1"] == want.r1, e.outputs["r2"] == want.r2,
-                                         e.outputs["err"] == want.err)), e))
         trap_i = next((i for i, ev in enumerate(e.events) if ev[0] == "trap"), None)
         for i, (_, which, vals) in calls:
             out.append((f"{which} hook called with hook_ctx in %rdi",
@@ -191,7 +187,7 @@ def claims(sp: StubPaths, spec: StubSpec | None) -> list[tuple[str, z3.BoolRef, 
                 out.append(("enter hook called before SYSCALL",
                             z3.Implies(c, z3.BoolVal(trap_i is not None and i < trap_i)), e))
             else:
-                last = max((stores.get(f, 10**9) for f in ("r1", "r2", "err")))
+                last = max(stores.get(f, 10**9) for f in ("r1", "r2", "err"))
                 out.append(("exit hook called after r1, r2 and err are stored",
                             z3.Implies(c, z3.BoolVal(last < i)), e))
         if spec is not None and spec.hooks:
@@ -204,6 +200,10 @@ def claims(sp: StubPaths, spec: StubSpec | None) -> list[tuple[str, z3.BoolRef, 
                         z3.Implies(c, e.outputs[f"exit.{r}"] == sp.regs[r]), e))
         out.append(("%rsp restored at return",
                     z3.Implies(c, e.outputs["exit.rsp"] == sp.regs["rsp"] + 8), e))
+        want = M.MAPPINGS[mapping](rax, rdx, Z3)
+        out.append((f"(r1, r2, err) is the model's {mapping} mapping of RAX/RDX",
+                    z3.Implies(c, z3.And(e.outputs["r1"] == want.r1, e.outputs["r2"] == want.r2,
+                                         e.outputs["err"] == want.err)), e))
     if sp.run.ends:
         # every block whose hook pointers are NULL or our stand-ins' addresses
         pre = z3.And(*[z3.Or(b[h] == 0, b[h] == z3.BitVecVal(a, 64)) for h, a in HOOKS.items()])
@@ -213,10 +213,11 @@ def claims(sp: StubPaths, spec: StubSpec | None) -> list[tuple[str, z3.BoolRef, 
 
 
 def prove_stub(lib: Path, symbol: str, spec: StubSpec | None, timeout_ms: int,
-               replay: str) -> tuple[Verdict, Counterexample | None, dict[str, Any]]:
+               replay: str, max_steps: int = 200,
+               ) -> tuple[Verdict, Counterexample | None, dict[str, Any]]:
     """Verdict of one entry point: holds, refuted (first failing claim, with a model and
     the path's source lines) or unknown (a solver timeout, or a path cut off)."""
-    sp = symexec_stub(lib, symbol)
+    sp = symexec_stub(lib, symbol, max_steps)
     details: dict[str, Any] = {"paths": len(sp.run.ends), "capped": sp.run.capped}
     unknown = []
     if sp.run.capped or sp.run.errored:
@@ -229,13 +230,20 @@ def prove_stub(lib: Path, symbol: str, spec: StubSpec | None, timeout_ms: int,
     # One query for the whole conjunction; claim by claim only to name what fails.
     if not unknown and MC.prove(z3.And(*[c for _, c, _ in cl]), timeout_ms)[0] == "holds":
         return Verdict.HOLDS, None, details
+    refuted: list[str] = []
+    cex = None
     for title, claim, path in cl:
         v, model = MC.prove(claim, timeout_ms)
         if v == "refuted" and model is not None:
-            return Verdict.REFUTED, _cex(lib, sp, path, model, f"{symbol}: {title} is refuted",
-                                         replay), details
+            if cex is None:
+                cex = _cex(lib, sp, path, model, f"{symbol}: {title} is refuted", replay)
+            if title not in refuted:
+                refuted.append(title)
         if v == "unknown":
             unknown.append(f"{title}: solver unknown within {timeout_ms} ms")
+    if cex is not None:
+        cex.values["refuted claims"] = refuted
+        return Verdict.REFUTED, cex, details
     if unknown:
         details["unknown"] = unknown
         return Verdict.UNKNOWN, Counterexample(summary=f"{symbol}: " + unknown[0]), details
@@ -269,9 +277,11 @@ def library_sha256(lib: Path) -> str:
 
 
 def stub_proofs(map_include: Path | None = None, stubs: Path | None = None,
-                timeout_ms: int = 10_000, lib: Path | None = None) -> list[CheckResult]:
-    """One record per entry point (errno.stub.<symbol>), proved on `lib`, or on the loaded
-    library when no source is given, or on a temporary build of the given sources."""
+                timeout_ms: int = 10_000, lib: Path | None = None,
+                only: list[str] | None = None) -> list[CheckResult]:
+    """One record per entry point (errno.stub.<symbol>; `only` these symbols), proved on
+    `lib`, or on the loaded library when no source is given, or on a temporary build of the
+    given sources. Raises StubSourceError when those do not build or lack an entry point."""
     import time
 
     from entersys.native import ASM_STUBS, NativeLibraryMissing, find_library
@@ -284,10 +294,16 @@ def stub_proofs(map_include: Path | None = None, stubs: Path | None = None,
                 lib = find_library()
             except NativeLibraryMissing:
                 lib = None
+        entries: list[tuple[str, StubSpec | None]] = [*ASM_STUBS.items(), ("es_map", None)]
+        entries = [(s, spec) for s, spec in entries if only is None or s in only]
         if lib is None:
             lib = build_library(map_include, stubs, Path(tmp))
+            try:
+                for symbol, _ in entries:
+                    MC.find_function(MC.load(str(lib)), [symbol])
+            except MC.MachineError:
+                raise StubSourceError(f"the built library has no entry point {symbol}") from None
         sha = library_sha256(lib)
-        entries: list[tuple[str, StubSpec | None]] = [*ASM_STUBS.items(), ("es_map", None)]
         out = []
         for symbol, spec in entries:
             t0 = time.perf_counter()
