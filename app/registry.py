@@ -15,7 +15,7 @@ GroupFn = Callable[[Namespace], list[CheckResult]]
 def _verify_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.proofs import errno
 
-    return errno.run(opts.asm, timeout_ms=opts.timeout_ms, stubs=getattr(opts, "stubs", None))
+    return errno.run(opts.asm, timeout_ms=opts.timeout_ms, stubs=opts.stubs)
 
 
 def _verify_errno_arch(opts: Namespace) -> list[CheckResult]:
@@ -48,6 +48,12 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno-arch": _verify_errno_arch,
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
+}
+
+# The options each group reads; `verify --asm` with no group that reads it is bad usage.
+GROUP_OPTIONS: dict[str, set[str]] = {
+    "errno": {"asm", "stubs", "timeout_ms"},
+    "errno-arch": {"timeout_ms"},
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {
