@@ -25,8 +25,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="text", help="text or json")
+    p.add_argument("--format", default="text", help="text, json, sarif, junit or html")
     p.add_argument("--out", type=Path, help="write the report to FILE instead of stdout")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def build_parser() -> _Parser:
@@ -39,6 +41,8 @@ def build_parser() -> _Parser:
     v.add_argument("--only", action="append", metavar="GROUP", help="run only this group")
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc")
     v.add_argument("--timeout-ms", type=int, default=10_000, help="per solver query")
+    v.add_argument("--itf", dest="itf_dir", type=Path, metavar="DIR",
+                   help="write every protocol counterexample as ITF JSON into DIR")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -64,6 +68,8 @@ def build_parser() -> _Parser:
     m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
+    m.add_argument("--itf", dest="itf_dir", type=Path, metavar="DIR",
+                   help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
@@ -73,6 +79,10 @@ def build_parser() -> _Parser:
     g.add_argument("--ms", type=int, default=1)
     g.add_argument("--ps", type=int, default=1)
     g.add_argument("--gs", type=int, default=1)
+    from entersys import cmd_replay, cmd_report
+
+    cmd_report.add_parser(sub)
+    cmd_replay.add_parser(sub)
     return ap
 
 
@@ -136,10 +146,17 @@ def _open_out(path: Path | None) -> TextIO:
 
 
 def _render(results: list[CheckResult], fmt: str, out: TextIO, command: str,
-            extra: dict | None = None) -> None:
+            extra: dict | None = None, opts: argparse.Namespace | None = None) -> None:
     from entersys.report import RENDERERS
 
     out.write(RENDERERS[fmt](results, command, extra))
+    if opts is not None:
+        from entersys.cmd_report import write_side_outputs
+
+        try:
+            write_side_outputs(opts, results, command, extra)
+        except OSError as e:
+            raise UsageError(f"cannot write: {e.strerror}: {e.filename}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,10 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
-            raise UsageError("a command is needed: verify, check, bench, explore, mutants or "
-                             "graph (see --help)")
-        if getattr(opts, "format", "text") not in ("text", "json"):
-            raise UsageError(f"unknown format {opts.format!r}; known: text, json")
+            raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
+                             "graph, report or replay (see --help)")
+        from entersys.report import RENDERERS
+
+        if getattr(opts, "format", "text") not in (*RENDERERS, None):
+            raise UsageError(f"unknown format {opts.format!r}; known: {', '.join(RENDERERS)}")
+        from entersys import progress
+
+        progress.set_quiet(getattr(opts, "quiet", False))
+        if opts.command in ("report", "replay"):
+            from entersys import cmd_replay, cmd_report
+
+            return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
         return _dispatch(opts, command)
     except UsageError as e:
         print(f"entersys: error: {e}", file=sys.stderr)
@@ -169,7 +195,7 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         out = _open_out(opts.out)
         try:
             results = _run_groups(groups, names, opts)
-            _render(results, opts.format, out, command)
+            _render(results, opts.format, out, command, opts=opts)
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -180,7 +206,7 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         out = _open_out(opts.out)
         try:
             results, extra = bench.run(quick=opts.quick)
-            _render(results, opts.format, out, command, extra)
+            _render(results, opts.format, out, command, extra, opts=opts)
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -211,7 +237,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
                                max_states=opts.max_states)  # type: ignore[arg-type]
         rec = run.result
-        _render([rec], opts.format, outs.get("out", sys.stdout), command)
+        _render([rec], opts.format, outs.get("out", sys.stdout), command, opts=opts)
         if "itf" in outs and rec.counterexample and rec.counterexample.itf:
             outs["itf"].write(json.dumps(rec.counterexample.itf, indent=1) + "\n")
         if "dot" in outs:
@@ -237,7 +263,7 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
     out = _open_out(opts.out)
     try:
         results = protocol.mutant_results(opts.go, only=opts.only, hypothesis=opts.hypothesis)
-        _render(results, opts.format, out, command, {"model_gaps": GAPS})
+        _render(results, opts.format, out, command, {"model_gaps": GAPS}, opts=opts)
     finally:
         if out is not sys.stdout:
             out.close()
