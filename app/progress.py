@@ -83,6 +83,9 @@ class Reporter:
         if now - self._drawn < MIN_INTERVAL and self._progress is not None:
             return
         self._drawn = now
+        self._draw(counters)
+
+    def _draw(self, counters: dict[str, Any]) -> None:
         if self._progress is None:
             self._start()
         stats = "  ".join(_fmt(k, v) for k, v in counters.items() if k not in ("done", "total"))
@@ -94,7 +97,9 @@ class Reporter:
         self._progress.update(self._task, **kw)
 
     def close(self) -> None:
+        """Draw the newest counters once more, then end the display."""
         if self._progress is not None:
+            self._draw(self.last)
             self._progress.stop()
             self._progress = None
 

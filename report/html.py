@@ -156,9 +156,11 @@ def check_view(r: dict[str, Any], graphs: bool = True) -> dict[str, Any]:
     """What the template shows of one JSON result record."""
     cex = r.get("counterexample")
     view: dict[str, Any] = {"r": r, "cex": cex, "lanes": [], "rows": [], "graphs": [],
-                            "go": _go_of(r), "loop": None, "anchor": re.sub(r"[^\w.-]", "_",
-                                                                         r["id"])}
+                            "go": _go_of(r), "loop": None, "violated": None,
+                            "anchor": re.sub(r"[^\w.-]", "_", r["id"])}
     if cex and cex.get("trace"):
+        m = re.match(r"^(\S+) \((\w+)\) violated", str(cex.get("summary", "")))
+        view["violated"] = m.group(1) if m and not _loop_start(cex) else None
         loop = _loop_start(cex)
         view["loop"] = loop
         view["lanes"], view["rows"] = trace_rows(cex["trace"], view["go"], loop)
