@@ -81,6 +81,23 @@ def reproduces(prog: Program, labels: list[str], prop: str | None) -> tuple[bool
                    f"step {len(labels)}" + (f" (violated: {', '.join(last)})" if last else ""))
 
 
+_HYP_CONFIG = re.compile(r"^(\d+)m(\d+)p(\d+)g (\w+)$")
+_HYP_ID = re.compile(r"\.go(\d+\.\d+)\.([\w-]+)\.hypothesis$")
+
+
+def _hypothesis_program(r: dict[str, Any]) -> tuple[str, str | None]:
+    """(explore command, property) of a Hypothesis machine's record (`mutants
+    --hypothesis`), whose trace carries no replay command: its details name the
+    configuration ("4m3p6g full") and the invariant."""
+    d = r.get("details") or {}
+    c, i = _HYP_CONFIG.match(str(d.get("config", ""))), _HYP_ID.search(str(r["id"]))
+    if not c or not i:
+        return "", None
+    return (f"entersys explore --go {i.group(1)} --ms {c.group(1)} --ps {c.group(2)} "
+            f"--gs {c.group(3)} --parts {c.group(4)} --mutant {i.group(2)}",
+            d.get("invariant"))
+
+
 def _from_json(doc: dict[str, Any]) -> list[Saved]:
     out = []
     for r in doc["results"]:
@@ -88,8 +105,11 @@ def _from_json(doc: dict[str, Any]) -> list[Saved]:
         if not cex.get("trace"):
             continue
         m = _PROP_RE.match(cex.get("summary", ""))
+        program, prop = str(cex.get("replay") or ""), m.group(1) if m else None
+        if not program and r.get("kind") == "hypothesis":
+            program, prop = _hypothesis_program(r)
         out.append(Saved(str(r["id"]), [f"{s['actor']}:{s['step']}" for s in cex["trace"]],
-                         m.group(1) if m else None, str(cex.get("replay") or "")))
+                         prop, program))
     return out
 
 

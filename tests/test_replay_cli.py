@@ -23,6 +23,7 @@ def catalog(request, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_every_mutant_counterexample_reproduces(catalog) -> None:
     saved = load(catalog)
     doc = json.loads(catalog.read_text())
@@ -44,6 +45,7 @@ def test_cut_trace_does_not_reproduce(catalog) -> None:
     assert rec.verdict == Verdict.HOLDS and "no step instance" in rec.details["outcome"]
 
 
+@pytest.mark.slow
 def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
     itf = tmp_path / "itf"
     saved = tmp_path / "m.json"
@@ -67,6 +69,7 @@ def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
     assert r.returncode == 1, r.stdout
 
 
+@pytest.mark.slow
 def test_emitted_pytest_passes_on_mutant_fails_on_faithful(cli, tmp_path) -> None:
     saved = tmp_path / "m.json"
     r = cli("mutants", "--go", "1.25", "--only", "R7-store-first", "--format", "json",
@@ -94,3 +97,20 @@ def test_replay_bad_input_exit_2(cli, tmp_path, content, msg) -> None:
     r = cli("replay", str(f))
     assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_hypothesis_record_rebuilds_its_program(catalog) -> None:
+    """A Hypothesis machine's record has no replay command: its details' configuration
+    and invariant rebuild the program (here an explorer trace dressed as one)."""
+    from entersys.cmd_replay import _from_json
+
+    doc = json.loads(catalog.read_text())
+    r = doc["results"][0]
+    cex = dict(r["counterexample"], replay=None,
+               summary=f"{r['details']['violated'][0]} violated after some random steps")
+    hyp = dict(r, id=r["id"] + ".hypothesis", kind="hypothesis", counterexample=cex,
+               details={"config": "1m1p1g full", "invariant": r["details"]["violated"][0]})
+    (s,) = _from_json({"results": [hyp]})
+    assert s.program.startswith("entersys explore --go ") and "--ms 1 --ps 1 --gs 1" in s.program
+    assert s.program.endswith(f"--parts full --mutant {r['id'].split('.')[-1]}")
+    assert replay_result(s).status == Status.PASS

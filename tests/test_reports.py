@@ -36,6 +36,7 @@ def test_vendored_schema_is_oasis_sarif_210(schema) -> None:
     jsonschema.Draft4Validator.check_schema(schema)
 
 
+@pytest.mark.slow
 def test_mutants_sarif_validates(cli, schema) -> None:
     r = cli("mutants", "--go", "1.25", "--format", "sarif", "--quiet")
     assert r.returncode == 0, r.stderr
@@ -116,6 +117,7 @@ def test_json_round_trip_through_load_results(mutants_125) -> None:
     assert json.loads(again)["results"] == json.loads(text)["results"]
 
 
+@pytest.mark.slow
 def test_report_command_renders_saved_run(cli, tmp_path, schema) -> None:
     saved = tmp_path / "run.json"
     r = cli("mutants", "--go", "1.14", "--only", "V14-wirep-no-mcache", "--format", "json",
