@@ -193,14 +193,14 @@ def test_counterexample_reproduces():
 def emit_pytest(s: Saved, directory: Path) -> Path:
     """Write the counterexample as DIR/test_replay_<check>.py; returns its path.
     Raises OSError."""
-    from entersys.cmd_report import write_atomic
+    from entersys.output import write_text
 
     directory.mkdir(parents=True, exist_ok=True)
     name = "test_replay_" + re.sub(r"\W", "_", s.check) + ".py"
     text = _TEMPLATE.format(check=s.check, doc=EMITTED_DOC, program=s.program, prop=s.prop,
                             labels="\n".join(f"    {lab!r}," for lab in s.labels))
     path = directory / name
-    write_atomic(path, text)
+    write_text(path, text, "--emit-pytest")
     return path
 
 
@@ -215,12 +215,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--emit-pytest", type=Path, metavar="DIR",
                    help="also write each as a standalone pytest test into DIR")
     p.add_argument("--format", default="text", help="text, json, sarif, junit or html")
-    p.add_argument("--out", type=Path, help="write the report to FILE instead of stdout")
+    p.add_argument("--out", metavar="FILE", help="write the report to FILE; - is stdout")
 
 
 def run(opts: argparse.Namespace, command: str) -> int:
-    import sys
-
     from entersys.cli import UsageError
     from entersys.report import RENDERERS
 
@@ -240,18 +238,16 @@ def run(opts: argparse.Namespace, command: str) -> int:
     if opts.program:
         for s in saved:
             s.program = opts.program
+    from entersys.output import OutputError, preflight, write_text
+
+    preflight({"--out": opts.out})
     results = [replay_result(s) for s in saved]
-    try:
-        if opts.emit_pytest is not None:
+    if opts.emit_pytest is not None:
+        try:
             for s in saved:
                 emit_pytest(s, opts.emit_pytest)
-        text = RENDERERS[opts.format](results, command, None)
-        if opts.out is not None:
-            from entersys.cmd_report import write_atomic
-
-            write_atomic(opts.out, text)
-        else:
-            sys.stdout.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write: {e.strerror}: {e.filename}") from None
+        except OSError as e:
+            raise OutputError(f"cannot write --emit-pytest {opts.emit_pytest}: "
+                              f"{e.strerror or e}") from None
+    write_text(opts.out or "-", RENDERERS[opts.format](results, command, None), "--out")
     return exit_code(results)

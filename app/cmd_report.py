@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from entersys.output import OutputError, write_text
 from entersys.results import (
     EXIT_OK,
     CheckResult,
@@ -26,23 +25,6 @@ from entersys.results import (
 
 class ReportInputError(ValueError):
     """The input is not an entersys JSON run; the message is one line."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all (a temp file in the same folder, then
-    rename). Raises OSError."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_doc(path: Path) -> dict[str, Any]:
@@ -69,6 +51,10 @@ def _cex(d: dict[str, Any] | None) -> Counterexample | None:
                           d.get("replay"), d.get("itf"))
 
 
+def _verdict(label: object) -> Verdict:
+    return Verdict[str(label).upper().replace("-", "_")]
+
+
 def load_results(doc: dict[str, Any]) -> list[CheckResult]:
     """The result records of a JSON document (the inverse of json_out.result_json).
     Raises ReportInputError on a record of another shape."""
@@ -77,7 +63,7 @@ def load_results(doc: dict[str, Any]) -> list[CheckResult]:
         try:
             out.append(CheckResult(
                 str(r["id"]), str(r["group"]), str(r["title"]), str(r["kind"]),
-                Verdict[str(r["verdict"]).upper()], Verdict[str(r["expected"]).upper()],
+                _verdict(r["verdict"]), _verdict(r["expected"]),
                 float(r.get("seconds", 0.0)), _cex(r.get("counterexample")),
                 dict(r.get("details") or {})))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -105,40 +91,63 @@ def itf_with_meta(r: CheckResult) -> dict[str, Any] | None:
     return itf
 
 
-def write_side_outputs(opts: argparse.Namespace, results: list[CheckResult], command: str,
-                       extra: dict | None = None) -> None:
+def side_preflight(opts: argparse.Namespace) -> dict[str, str | None]:
+    """The side outputs' paths for entersys.output.preflight (checked before a run).
+    Raises OutputError when --itf DIR cannot be a directory."""
+    d = getattr(opts, "itf_dir", None)
+    if d is not None:
+        p = Path(d)
+        if p.exists() and not p.is_dir():
+            raise OutputError(f"cannot write --itf {p}: not a directory")
+        if not p.exists() and not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise OutputError(f"cannot write --itf {p}: no such directory {p.parent}")
+    return {"--html": getattr(opts, "html", None)}
+
+
+def side_outputs(opts: argparse.Namespace, results: list[CheckResult], command: str,
+                 extra: dict | None = None) -> dict[str, tuple[str | None, str | None]]:
     """`--html FILE` (the page) and `--itf DIR` (one ITF file per protocol counterexample)
-    of a checking command. Raises OSError."""
+    as outputs for the CLI's _emit: option -> (path, text). Creates DIR; raises
+    OutputError when it cannot."""
+    out: dict[str, tuple[str | None, str | None]] = {}
     html = getattr(opts, "html", None)
     if html is not None:
         from entersys.report.html import render_html
 
-        write_atomic(Path(html), render_html(results, command, extra))
+        out["--html"] = (str(html), render_html(results, command, extra))
     itf_dir = getattr(opts, "itf_dir", None)
     if itf_dir is not None:
         d = Path(itf_dir)
-        d.mkdir(parents=True, exist_ok=True)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot write --itf {d}: {e.strerror or e}") from None
         for r in results:
             itf = itf_with_meta(r)
             if itf is not None:
-                write_atomic(d / _itf_name(r.id), json.dumps(itf, indent=1) + "\n")
+                path = d / _itf_name(r.id)
+                out[f"--itf {path}"] = (str(path), json.dumps(itf, indent=1) + "\n")
+    return out
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("report", help="render a saved JSON run as HTML, SARIF, JUnit or text")
     p.add_argument("file", type=Path, metavar="FILE.json", help="output of --format json")
-    p.add_argument("--html", type=Path, metavar="OUT.html", help="write the HTML page here")
-    p.add_argument("--format", default=None, help="text, json, sarif, junit or html "
-                   "(to --out or stdout; default text when no --html is given)")
-    p.add_argument("--out", type=Path, help="write --format's output to FILE")
+    p.add_argument("--html", metavar="OUT.html", help="write the HTML page here")
+    p.add_argument("--format", dest="report_format", default=None,
+                   help="text, json, sarif, junit or html (to --out or stdout; default text "
+                        "when no --html is given)")
+    p.add_argument("--out", metavar="FILE", help="write --format's output to FILE; - is stdout")
 
 
 def run(opts: argparse.Namespace, command: str) -> int:
     from entersys.cli import UsageError
+    from entersys.output import preflight
     from entersys.report import RENDERERS
     from entersys.report.html import render_html_doc
 
-    fmt = opts.format or (None if opts.html else "text")
+    preflight({"--html": opts.html, "--out": opts.out})
+    fmt = opts.report_format or (None if opts.html else "text")
     if fmt is not None and fmt not in RENDERERS:
         raise UsageError(f"unknown format {fmt!r}; known: {', '.join(RENDERERS)}")
     try:
@@ -149,17 +158,10 @@ def run(opts: argparse.Namespace, command: str) -> int:
     extra = {k: v for k, v in doc.items()
              if k not in ("tool", "version", "command", "results", "summary")}
     src_command = str(doc.get("command", ""))
-    try:
-        if opts.html is not None:
-            write_atomic(opts.html, render_html_doc(doc))
-        if fmt is not None:
-            text = RENDERERS[fmt](results, src_command, extra or None)
-            if opts.out is not None:
-                write_atomic(opts.out, text)
-            else:
-                import sys
-
-                sys.stdout.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write: {e.strerror}: {e.filename}") from None
+    html = render_html_doc(doc) if opts.html is not None else None
+    text = RENDERERS[fmt](results, src_command, extra or None) if fmt is not None else None
+    if html is not None:
+        write_text(opts.html, html, "--html")
+    if text is not None:
+        write_text(opts.out or "-", text, "--out")
     return EXIT_OK

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from itertools import groupby
 
 from entersys.report.text import render_counterexample
-from entersys.results import CheckResult, Status
+from entersys.results import CheckResult, Status, Verdict
 
 
 def _case(r: CheckResult) -> ET.Element:
@@ -27,6 +27,8 @@ def _case(r: CheckResult) -> ET.Element:
         ET.SubElement(case, "error", message=head, type=r.verdict.label).text = body
     elif r.status == Status.INCONCLUSIVE:
         ET.SubElement(case, "skipped", message=f"inconclusive: {head}").text = body
+    elif r.verdict == Verdict.NOT_APPLICABLE:
+        ET.SubElement(case, "skipped", message=f"not applicable: {r.title}").text = body
     elif body:
         ET.SubElement(case, "system-out").text = body
     return case
@@ -41,7 +43,8 @@ def junit_tree(results: list[CheckResult], command: str = "") -> ET.Element:
         n = {"tests": len(rs),
              "failures": sum(r.status == Status.FAIL for r in rs),
              "errors": sum(r.status == Status.ERROR for r in rs),
-             "skipped": sum(r.status == Status.INCONCLUSIVE for r in rs)}
+             "skipped": sum(r.status == Status.INCONCLUSIVE
+                            or r.verdict == Verdict.NOT_APPLICABLE for r in rs)}
         t = sum(r.seconds for r in rs)
         suite = ET.SubElement(root, "testsuite", {"name": group, "time": f"{t:.6f}",
                                                   **{k: str(v) for k, v in n.items()}})

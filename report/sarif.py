@@ -63,6 +63,8 @@ def _property(r: CheckResult) -> tuple[str, str]:
 
 
 def _is_finding(r: CheckResult) -> bool:
+    if r.verdict == Verdict.NOT_APPLICABLE:
+        return False
     return r.verdict != Verdict.HOLDS or r.status != Status.PASS
 
 
