@@ -97,3 +97,26 @@ def test_lasso_cycle_marked(page, tmp_path) -> None:
     assert cyc == [n - 2, n - 1, n]
     assert page.query_selector_all("tr.violation") == []
     assert page.query_selector(f"tr.step-row[data-step='{n - 2}'] .cycle-mark") is not None
+
+
+@pytest.mark.slow
+def test_model_state_beside_concrete_state(page, tmp_path) -> None:
+    """A step that carries the concrete state (a native or gate trace) shows the model's
+    and the concrete value of each field side by side, the differing ones highlighted."""
+    from entersys.oracle.protocol import mutant_results
+    from entersys.report.html import render_html_doc
+    from entersys.report.json_out import render_json
+
+    doc = json.loads(render_json(mutant_results("1.25", only=["R4-no-save"]), "t"))
+    step = doc["results"][0]["counterexample"]["trace"][0]
+    step["concrete"] = {"m0.locks": step["state"]["m0.locks"], "p0.status": "_Pdead"}
+    f = tmp_path / "concrete.html"
+    f.write_text(render_html_doc(doc, graphs=False))
+    page.goto(f.as_uri())
+    rows = page.eval_on_selector_all(
+        "tr.step-row[data-step='1'] details.state tr",
+        "rs => rs.map(r => [r.className, [...r.cells].map(c => c.textContent)])")
+    assert rows[0][1] == ["field", "model", "concrete"]
+    by_field = {cells[0]: (cls, cells[1:]) for cls, cells in rows[1:]}
+    assert by_field["p0.status"] == ("changed", [step["state"]["p0.status"], "_Pdead"])
+    assert by_field["m0.locks"][0] == ""

@@ -166,3 +166,20 @@ def test_step_source_lines_are_go_func_lines() -> None:
         assert link.url.endswith(f"/go1.25.5/src/{link.path}#{link.line}")
     old = source_link("proc.go reentersyscall step 1", "1.14")
     assert old is not None and old.line is None and "go1.14" in old.url
+
+
+def test_side_outputs_checked_before_the_run(cli, tmp_path) -> None:
+    out = tmp_path / "run.json"
+    for bad in (["--html", str(tmp_path / "no" / "x.html")], ["--itf", "/etc/hostname"]):
+        r = cli("mutants", "--only", "R4-no-save", "--out", str(out), *bad)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not out.exists()
+
+
+def test_explore_html_and_verify_junit(cli, tmp_path) -> None:
+    html = tmp_path / "e.html"
+    r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--parts", "full", "--mutant",
+            "R8-gcwait-early", "--html", str(html), "--format", "junit")
+    assert r.returncode == 0, r.stderr
+    assert JUnitXml.fromstring(r.stdout.split("\n", 1)[1]) is not None
+    assert "R8-gcwait-early" in html.read_text()
