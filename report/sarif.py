@@ -121,7 +121,11 @@ def _code_flow(cex: Counterexample, go: str | None, steps: dict[str, Any]) -> di
                 phys["region"] = {"startLine": link.line}
             tfl["location"]["physicalLocation"] = phys
         flows.setdefault(st.actor, []).append(tfl)
-    return {"message": {"text": cex.summary},
+    text = cex.summary
+    if len(cex.trace) > MAX_THREADFLOW_LOCATIONS:
+        text += (f" (the first {MAX_THREADFLOW_LOCATIONS} of {len(cex.trace)} steps; "
+                 "the whole trace is in --format json)")
+    return {"message": {"text": text},
             "threadFlows": [{"id": actor, "locations": locs} for actor, locs in flows.items()]}
 
 

@@ -183,3 +183,28 @@ def test_explore_html_and_verify_junit(cli, tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     assert JUnitXml.fromstring(r.stdout.split("\n", 1)[1]) is not None
     assert "R8-gcwait-early" in html.read_text()
+
+
+def test_sarif_within_github_limits(mutants_125, schema, monkeypatch) -> None:
+    """The caps hold (shown with small caps; the real ones are GitHub's 25,000 results
+    per run and 10,000 flow locations per result)."""
+    from entersys.report import sarif
+    from entersys.results import TraceStep
+
+    assert (sarif.MAX_RESULTS, sarif.MAX_THREADFLOW_LOCATIONS) == (25_000, 10_000)
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 7)
+    monkeypatch.setattr(sarif, "MAX_THREADFLOW_LOCATIONS", 30)
+    r = mutants_125[0]
+    st = r.counterexample.trace[0]
+    long = replace(r.counterexample, trace=[
+        TraceStep(k, st.actor, st.step, st.rule, st.changes, {})
+        for k in range(1, sarif.MAX_THREADFLOW_LOCATIONS + 51)])
+    recs = [replace(r, counterexample=long)] + [replace(r, id=f"{r.id}.{k}", counterexample=None)
+                                                 for k in range(sarif.MAX_RESULTS + 4)]
+    doc = sarif.sarif_doc(recs, "t")
+    jsonschema.validate(doc, schema)
+    results = doc["runs"][0]["results"]
+    assert len(results) == sarif.MAX_RESULTS
+    flow = results[0]["codeFlows"][0]
+    assert sum(len(t["locations"]) for t in flow["threadFlows"]) == sarif.MAX_THREADFLOW_LOCATIONS
+    assert "the whole trace" in flow["message"]["text"]
