@@ -152,12 +152,26 @@ def _graphs(trace: list[dict[str, Any]], go: str) -> list[dict[str, Any]]:
     return out
 
 
+_LOCAL_RE = re.compile(r"^(/[^\s:]+\.(?:go|s|S|c|h|py|inc)):(\d+)$")
+
+
+def value_rows(values: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(key, value, link) for a counterexample's values; a key that is a local source
+    position ("/path/to/proc.go:4574", as a gate run reports) links to that file."""
+    out = []
+    for k, v in values.items():
+        m = _LOCAL_RE.match(str(k))
+        out.append((str(k), _s(v), f"file://{m.group(1)}#L{m.group(2)}" if m else None))
+    return out
+
+
 def check_view(r: dict[str, Any], graphs: bool = True) -> dict[str, Any]:
     """What the template shows of one JSON result record."""
     cex = r.get("counterexample")
     view: dict[str, Any] = {"r": r, "cex": cex, "lanes": [], "rows": [], "graphs": [],
                             "go": _go_of(r), "loop": None, "violated": None,
-                            "anchor": re.sub(r"[^\w.-]", "_", r["id"])}
+                            "anchor": re.sub(r"[^\w.-]", "_", r["id"]),
+                            "values": value_rows((cex or {}).get("values") or {})}
     if cex and cex.get("trace"):
         m = re.match(r"^(\S+) \((\w+)\) violated", str(cex.get("summary", "")))
         view["violated"] = m.group(1) if m and not _loop_start(cex) else None

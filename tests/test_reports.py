@@ -208,3 +208,13 @@ def test_sarif_within_github_limits(mutants_125, schema, monkeypatch) -> None:
     flow = results[0]["codeFlows"][0]
     assert sum(len(t["locations"]) for t in flow["threadFlows"]) == sarif.MAX_THREADFLOW_LOCATIONS
     assert "the whole trace" in flow["message"]["text"]
+
+
+def test_gate_positions_link_to_local_files() -> None:
+    from entersys.report.html import value_rows
+
+    rows = value_rows({"/root/go/src/runtime/proc.go:4574": "reentersyscall: save(pc, sp)",
+                       "RAX": "0xfffffffffffff001", "shape": ["a", "b"]})
+    assert rows[0] == ("/root/go/src/runtime/proc.go:4574", "reentersyscall: save(pc, sp)",
+                       "file:///root/go/src/runtime/proc.go#L4574")
+    assert rows[1][2] is None and rows[2][1] == '["a", "b"]'
