@@ -73,6 +73,9 @@ def build_parser() -> _Parser:
     g.add_argument("--ms", type=int, default=1)
     g.add_argument("--ps", type=int, default=1)
     g.add_argument("--gs", type=int, default=1)
+
+    from entersys import cmd_lint
+    cmd_lint.add_parser(sub)
     return ap
 
 
@@ -191,6 +194,9 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         return _mutants(opts, command)
     if opts.command == "graph":
         return _graph(opts)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+        return cmd_lint.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
