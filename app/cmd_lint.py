@@ -4,12 +4,10 @@ Findings at or above `--fail-on` give exit 1; bad usage or an unreadable tree ex
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 from pathlib import Path
 
-from entersys.results import EXIT_USAGE, CheckResult, Counterexample, Verdict, exit_code, timed
+from entersys.output import preflight, write_text
+from entersys.results import CheckResult, Counterexample, Verdict, exit_code, timed
 
 FORMATS = ("text", "json", "sarif")
 
@@ -33,12 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="do not run the model witness")
     p.add_argument("--format", dest="lint_format", default="text",
                    help="text, json or sarif")
-    p.add_argument("--out", type=Path, help="write the report to FILE instead of stdout")
+    p.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
 
 
 def _fail(msg: str) -> int:
-    print(f"entersys: error: {msg}", file=sys.stderr)
-    return EXIT_USAGE
+    """Bad usage or input: raised as the CLI's UsageError (one line on stderr, exit 2)."""
+    from entersys.cli import UsageError
+
+    raise UsageError(msg)
 
 
 def run(opts: argparse.Namespace, command: str) -> int:
@@ -56,8 +56,7 @@ def run(opts: argparse.Namespace, command: str) -> int:
         return _fail("lint needs a PATH or --go VERSION (one of them)")
     if opts.model_go not in VERSIONS:
         return _fail(f"unknown --model-go {opts.model_go!r}; supported: {', '.join(VERSIONS)}")
-    if opts.out is not None and not opts.out.parent.is_dir():
-        return _fail(f"cannot write --out {opts.out}: no such directory")
+    preflight({"--out": opts.out})
     try:
         path = gotoolchain.goroot(opts.go) if opts.go else opts.path
     except gotoolchain.ToolchainError as e:
@@ -84,7 +83,7 @@ def run(opts: argparse.Namespace, command: str) -> int:
 
 
 def _write(records: list[CheckResult], opts: argparse.Namespace, command: str) -> None:
-    """Render, then write the whole report (to a temporary file renamed over --out)."""
+    """Render, then write the whole report (entersys.output: whole or not at all)."""
     if opts.lint_format == "sarif":
         from entersys.lint.sarif import render_sarif
 
@@ -93,14 +92,4 @@ def _write(records: list[CheckResult], opts: argparse.Namespace, command: str) -
         from entersys.report import RENDERERS
 
         text = RENDERERS[opts.lint_format](records, command, None)
-    if opts.out is None:
-        sys.stdout.write(text)
-        return
-    fd, tmp = tempfile.mkstemp(dir=opts.out.parent, prefix=f".{opts.out.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, opts.out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(opts.out if opts.out is not None else "-", text)
