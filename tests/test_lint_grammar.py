@@ -98,7 +98,8 @@ def mksyscall_pl() -> Path:
     return gotoolchain.goroot("1.25.5") / "src" / "syscall" / "mksyscall.pl"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=_lines())
 def test_perl_port_agrees_with_real_mksyscall_pl(mksyscall_pl: Path, line: str) -> None:
     """Our reading of a line equals what Go's own mksyscall.pl generates for it: accepted
