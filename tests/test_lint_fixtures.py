@@ -87,7 +87,8 @@ def test_zsyscall_mismatches_cite_both_files() -> None:
     fsync = next(x for x in findings("mismatch") if "Fsync" in x.message)
     assert "calls RawSyscall, the annotation generates Syscall" in fsync.message
     (rel,) = fsync.related
-    assert Path(rel["file"]).name == z and rel["line"] == line_of("mismatch", z, "RawSyscall(SYS_FSYNC")
+    assert Path(rel["file"]).name == z
+    assert rel["line"] == line_of("mismatch", z, "RawSyscall(SYS_FSYNC")
 
 
 def test_generator_skips_rejects_and_warnings() -> None:
