@@ -88,7 +88,8 @@ def to_record(f: Finding, fail_on: str, witness: Witness | None, root: str) -> C
                                  replay=w.replay, itf=None)
     if cex is None:
         cex = Counterexample(summary=f"{rel}:{f.line}: {f.message}",
-                             values={"reason": f.reason} if f.reason else {})
+                             values={"reason": f.reason} if f.reason else {},
+                             replay=f"entersys lint {root} --fail-on info")
     return CheckResult(
         id=f"{GROUP}.{f.rule}.{rel}:{f.line}", group=GROUP,
         title=f"{f.severity}: {f.message}", kind="finding", verdict=Verdict.REFUTED,
