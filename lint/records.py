@@ -21,6 +21,8 @@ def inventory_record(p: PackageReport, root: str) -> CheckResult:
     rel = _rel(p.dir, root) or "."
     rows: list[dict[str, Any]] = []
     for c in p.counts:
+        if not p.from_header and not c.sys + c.sysnb:
+            continue                    # a package without generator inputs: only its users
         row: dict[str, Any] = {"file": Path(c.file).name, "//sys": c.sys, "//sysnb": c.sysnb}
         row.update({e: c.entries.get(e, 0) for e in ENTRY_COLUMNS
                     if any(cc.entries.get(e) for cc in p.counts)})
