@@ -107,11 +107,19 @@ class Catalog:
     """The catalog joined with a syscall table (names and numbers).
 
     `table` defaults to the installed kernel headers; a Go tree's zsysnum file can be
-    added with `extra` so that its SYS_ names resolve too."""
+    added with `extra` so that its SYS_ names resolve too, and stands in for the headers
+    when they are not installed. Raises CatalogError when there is neither."""
 
     def __init__(self, table: dict[str, int] | None = None,
                  extra: dict[str, int] | None = None) -> None:
-        self.table = dict(table if table is not None else kernel_table()[1])
+        if table is None:
+            try:
+                table = kernel_table()[1]
+            except CatalogError:
+                if not extra:
+                    raise
+                table = {}
+        self.table = dict(table)
         for k, v in (extra or {}).items():
             self.table.setdefault(k, v)
         self.by_number = {v: k for k, v in self.table.items()}
