@@ -38,3 +38,37 @@ def test_go_zsysnum_agrees_with_the_kernel_header() -> None:
             shared = set(go) & set(kernel)
             assert len(shared) > 300
             assert {n: go[n] for n in shared} == {n: kernel[n] for n in shared}
+
+
+def test_trap_resolution_follows_constants() -> None:
+    from entersys.lint.engine import resolve_trap
+
+    consts = {"_SYS_clone3": "435", "sys_SETGID": "SYS_SETGID", "SYS_SETGID": "106",
+              "fcntl64Syscall": "SYS_FCNTL", "loop": "loop"}
+    assert resolve_trap("_SYS_clone3", consts) == "435"
+    assert resolve_trap("uintptr(sys_SETGID)", consts) == "106"
+    assert resolve_trap("fcntl64Syscall", consts) == "SYS_FCNTL"
+    assert resolve_trap("unix.SYS_READ", consts) == "SYS_READ"
+    assert resolve_trap("0x3c", consts) == "60"
+    assert resolve_trap("loop", consts) is None          # no constant: not static
+    assert resolve_trap("trap + 1", consts) is None
+    c = Catalog()
+    assert c.classify(resolve_trap("_SYS_clone3", consts) or "").name == "clone3"
+
+
+def test_tree_table_stands_in_for_missing_headers(monkeypatch) -> None:
+    from entersys.lint import catalog
+
+    def missing() -> None:
+        raise catalog.CatalogError("no asm/unistd_64.h")
+
+    monkeypatch.setattr(catalog, "kernel_table", missing)
+    zs = read_zsysnum(gotoolchain.goroot("1.25.5") / "src/syscall/zsysnum_linux_amd64.go")
+    c = Catalog(extra=zs)
+    assert c.classify(str(zs["epoll_ctl"])).name == "epoll_ctl"
+    try:
+        Catalog()
+    except catalog.CatalogError:
+        pass
+    else:
+        raise AssertionError("no table at all must raise CatalogError")
