@@ -108,16 +108,22 @@ def test_raw_path_findings_carry_the_model_witness() -> None:
     w = model_witness("1.25")
     assert (w.raw.verdict, w.syscall.verdict) == (Verdict.REFUTED, Verdict.HOLDS)
     assert w.backs_findings and w.raw.counterexample and w.raw.counterexample.trace
-    recs = to_records(lint_path(FIX / "dup_fuse"), "high", w)
-    fs = [r for r in recs if r.kind == "finding"]
-    assert fs and all(r.details["witness"]["raw"]["verdict"] == "refuted" for r in fs)
-    assert all(r.details["witness"]["syscall"]["verdict"] == "holds" for r in fs)
-    for r in fs:
-        assert r.counterexample is not None and r.counterexample.trace
-        assert f"{r.details['file']}:{r.details['line']}" in r.counterexample.summary
-        assert r.counterexample.replay and "--with rawwait" in r.counterexample.replay
-    assert {r.id for r in recs if r.kind == "witness"} == {w.raw.id, w.syscall.id}
-    assert all(r.status == Status.FAIL for r in fs)   # high findings, --fail-on high
+    raw_rules = {"sysnb-may-block", "raw-call-may-block"}
+    for name in ("dup_fuse", "clone_forkexec", "epoll_socket", "sandbox_read"):
+        recs = to_records(lint_path(FIX / name), "high", w)
+        fs = [r for r in recs if r.kind == "finding" and r.details["rule"] in raw_rules]
+        assert fs, name
+        for r in fs:
+            assert r.details["witness"]["raw"]["verdict"] == "refuted"
+            assert r.details["witness"]["syscall"]["verdict"] == "holds"
+            assert r.counterexample is not None and r.counterexample.trace
+            assert f"{r.details['file']}:{r.details['line']}" in r.counterexample.summary
+            assert r.counterexample.replay and "--with rawwait" in r.counterexample.replay
+            assert (r.status == Status.FAIL) == (r.details["severity"] == "high")
+        others = [r for r in recs if r.kind == "finding" and r not in fs]
+        assert all("witness" not in r.details and r.counterexample.replay  # type: ignore
+                   for r in others)
+        assert {r.id for r in recs if r.kind == "witness"} == {w.raw.id, w.syscall.id}
 
 
 def test_cli_exit_codes_and_fail_on(cli) -> None:
