@@ -127,10 +127,11 @@ def build_parser() -> _Parser:
     g.add_argument("--gs", type=_positive(), default=1)
     g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
                    help="refuse a state graph larger than N states (default 5000)")
-    from entersys import cmd_replay, cmd_report
+    from entersys import cmd_lint, cmd_replay, cmd_report
 
     cmd_report.add_parser(sub)
     cmd_replay.add_parser(sub)
+    cmd_lint.add_parser(sub)
     return ap
 
 
@@ -287,6 +288,10 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         from entersys import cmd_replay, cmd_report
 
         return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+
+        return cmd_lint.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
