@@ -73,6 +73,10 @@ def build_parser() -> _Parser:
     g.add_argument("--ms", type=int, default=1)
     g.add_argument("--ps", type=int, default=1)
     g.add_argument("--gs", type=int, default=1)
+
+    from entersys import cmd_gate
+
+    cmd_gate.add_parser(sub)
     return ap
 
 
@@ -191,6 +195,10 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         return _mutants(opts, command)
     if opts.command == "graph":
         return _graph(opts)
+    if opts.command == "gate":
+        from entersys import cmd_gate
+
+        return cmd_gate.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
