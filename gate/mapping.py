@@ -124,6 +124,7 @@ PSYSCALL_RULES: list[Rule] = [
     _r(EX, r"gp\.m\.p\.ptr\(\)\.syscalltick\+\+", "exitsyscall.5.tick", within=FAST_IF),
     _r(EX, r"casgstatus\(gp, _Gsyscall, _Grunning\)", "exitsyscall.5.casgstatus",
        within=FAST_IF),
+    _r(EX, r"casgstatus\(gp, _Gsyscall, _Grunning\)", "exitsyscall.5.casgstatus"),
     _r(EX, r"gp\.syscallsp = 0", "exitsyscall.5.syscallsp", within=FAST_IF),
     _r(EX, r"gp\.m\.locks--", "exitsyscall.5.locks", within=FAST_IF),
     _r(EX, r"if gp\.preempt|gp\.stackguard0 = .*|gp\.throwsplit = false",

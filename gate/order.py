@@ -43,7 +43,8 @@ class TreeOrder:
         return [c for cl in self.entries.values() for c in cl if not c.cls]
 
     def where(self, step: str) -> str:
-        """`file:line[,line...]` of the statements a step of the tree program came from."""
+        """`file:line[,line...]` of the statements a step of the tree program came from
+        ("" for a step that is not read from the tree, such as the scheduler's)."""
         for occs in self.routines.values():
             for o in occs:
                 if o.step == step:
@@ -52,7 +53,7 @@ class TreeOrder:
             lines = [str(c.stmt.line) for c in cl if c.cls == step]
             if lines:
                 return f"{self.file}:" + ",".join(lines)
-        return f"{self.file}: (not in the tree)"
+        return ""
 
     def sequence(self, routine: str) -> list[str]:
         return [o.step for o in self.routines.get(routine, [])]
@@ -88,7 +89,7 @@ def read_order(design: Design, parsed: dict, file: str,
             if not mine:
                 out.missing.setdefault(routine, []).append(step)
                 continue
-            kinds = [frozenset(cl[k].rule for k in r) for r in mine]
+            kinds = [frozenset(cl[k].stmt.norm for k in r) for r in mine]
             if len(mine) > 1 and all(kd == kinds[0] for kd in kinds):
                 for n, r in enumerate(mine):     # the same statements again: a duplicate
                     name = step if n == 0 else f"{step}#{n + 1}"

@@ -118,7 +118,9 @@ def explore_tree(tree: Tree, order: TreeOrder, cfg: Config, expected: Verdict,
         cex = ex.counterexample(res, res.violations[0], replay, rules)
         for stp in cex.trace:
             name = stp.step.split("(")[0]
-            stp.rule = f"{stp.rule}; {order.where(name)}" if stp.rule else order.where(name)
+            at = order.where(name)
+            if at:
+                stp.rule = f"{stp.rule}; {at}" if stp.rule else at
         cex.itf = None if cex.itf is None else {**cex.itf, "#meta": {
             **cex.itf["#meta"], "source": f"entersys gate {tree.root}"}}
     elif not res.complete:
