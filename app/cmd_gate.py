@@ -5,11 +5,12 @@ optionally its runtime under dynamic probes and source mutants)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from entersys.cli import _add_output_options
+
     g = sub.add_parser("gate", help="check a real Go tree (GOROOT) against the model")
     g.add_argument("goroot", type=Path, metavar="GOROOT", help="root of a Go tree")
     g.add_argument("--probes", action="store_true",
@@ -17,28 +18,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--mutants", action="store_true",
                    help="also build and check the catalog of source mutants of proc.go")
     g.add_argument("--only", action="append", metavar="MUTANT",
-                   help="with --mutants: only this source mutant")
-    g.add_argument("--format", default="text", help="text or json")
-    g.add_argument("--out", type=Path, help="write the report to FILE instead of stdout")
+                   help="with --mutants: only this source mutant (repeatable)")
+    _add_output_options(g)
 
 
 def run(opts: argparse.Namespace, command: str) -> int:
-    from entersys.cli import UsageError, _open_out, _render
+    from entersys.cli import UsageError, _emit, _render
     from entersys.gate import run_gate
     from entersys.gate.detect import GateInputError
+    from entersys.output import preflight
     from entersys.results import exit_code
 
     if opts.only and not opts.mutants:
         raise UsageError("--only needs --mutants")
+    preflight({"--out": opts.out})
     try:
         results = run_gate(opts.goroot, probes=opts.probes, mutants=opts.mutants,
                            only=opts.only)
     except GateInputError as e:
         raise UsageError(str(e)) from None
-    out = _open_out(opts.out)
-    try:
-        _render(results, opts.format, out, command)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    _emit({"--out": (opts.out, _render(results, opts.format, command))})
     return exit_code(results)

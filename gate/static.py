@@ -13,9 +13,9 @@ from entersys.gate.extract import goparse
 from entersys.gate.mapping import DESIGNS, functions
 from entersys.gate.order import TreeOrder, read_order, tree_program
 from entersys.model.program import Program
-from entersys.model.state import PARTS, Config
+from entersys.model.state import Config
 from entersys.oracle.explore import Explorer
-from entersys.oracle.protocol import VERIFY_CONFIGS
+from entersys.oracle.protocol import PART_SETS, VERIFY_CONFIGS
 from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 GROUP = "gate"
@@ -98,7 +98,7 @@ def order_record(tree: Tree, order: TreeOrder, faithful: Program) -> CheckResult
 
 
 def _tag(cfg: Config) -> str:
-    full = all(getattr(cfg, p) for p in PARTS)
+    full = all(getattr(cfg, p) for p in PART_SETS["full"])
     return f"{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".core")
 
 
