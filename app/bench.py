@@ -158,7 +158,8 @@ def _guarded_group(cid: str, title: str,
     return out or [crashed]
 
 
-def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], dict]:
+def run(quick: bool = False, explore: bool = True, gate: bool = True
+        ) -> tuple[list[CheckResult], dict]:
     """Measure everything once; returns the records and a figures summary for the report."""
     plan = QUICK if quick else FULL
     results: list[CheckResult] = []
@@ -233,6 +234,16 @@ def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], d
     if explore:
         results += _guarded_group("bench.explore", "protocol explorer throughput",
                                   explore_group)
+    if gate:
+        from entersys.gate.bench import gate_timing
+
+        def gate_group() -> list[CheckResult]:
+            recs, figures = gate_timing()
+            extra.update(figures)
+            return recs
+
+        results += _guarded_group("bench.gate", "entersys gate on one tree, cold and warm",
+                                  gate_group)
     return results, extra
 
 
