@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from entersys.cli import main
 from entersys.gate import mutants, static
 from entersys.gate.detect import GateInputError, detect

@@ -6,7 +6,6 @@ a missing one fails."""
 from __future__ import annotations
 
 import pytest
-
 from entersys.gate import mutants, probes
 from entersys.gate.detect import detect
 from entersys.gotoolchain import goroot
