@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
-            raise UsageError("a command is needed: verify, check, bench, explore, mutants or "
-                             "graph (see --help)")
+            raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
+                             "graph or gate (see --help)")
         from entersys.report import RENDERERS
 
         if getattr(opts, "format", "text") not in RENDERERS:
