@@ -1,6 +1,7 @@
-"""`entersys gate GOROOT [--probes] [--mutants [--only ID]]`: check a real Go tree (its
-design and version, the statement order of its syscall path through the model, and
-optionally its runtime under dynamic probes and source mutants)."""
+"""`entersys gate GOROOT [--probes] [--traces] [--mutants [--only ID]]`: check a real Go
+tree (its design and version, the statement order of its syscall path through the model,
+and optionally its runtime under dynamic probes, its execution traces and source
+mutants)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("goroot", type=Path, metavar="GOROOT", help="root of a Go tree")
     g.add_argument("--probes", action="store_true",
                    help="also run the dynamic probes of the tree's runtime")
+    g.add_argument("--traces", action="store_true",
+                   help="also replay a real execution trace of the runtime through the model "
+                        "(Go 1.25+)")
     g.add_argument("--mutants", action="store_true",
                    help="also build and check the catalog of source mutants of proc.go")
     g.add_argument("--only", action="append", metavar="MUTANT",
@@ -34,7 +38,7 @@ def run(opts: argparse.Namespace, command: str) -> int:
     preflight({"--out": opts.out})
     try:
         results = run_gate(opts.goroot, probes=opts.probes, mutants=opts.mutants,
-                           only=opts.only)
+                           traces=opts.traces, only=opts.only)
     except GateInputError as e:
         raise UsageError(str(e)) from None
     _emit({"--out": (opts.out, _render(results, opts.format, command))})

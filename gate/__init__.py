@@ -1,7 +1,8 @@
 """The gate: checks a real Go tree (a release, a developer checkout, a patched tree)
 against entersys's model: which design and version it implements, the statement order of
 its syscall path explored through the model, and (optionally) its runtime under dynamic
-probes and source-level mutants built with `go build -overlay`."""
+probes, its own execution traces replayed through the model, and source-level mutants
+built with `go build -overlay`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from entersys.results import CheckResult, Verdict, guarded, timed
 
 
 def run_gate(root: Path, *, probes: bool = False, mutants: bool = False,
-             only: list[str] | None = None) -> list[CheckResult]:
+             traces: bool = False, only: list[str] | None = None) -> list[CheckResult]:
     """Every gate record for the Go tree at `root`.
 
     Raises entersys.gate.detect.GateInputError (one line) for a GOROOT the gate cannot
@@ -34,6 +35,11 @@ def run_gate(root: Path, *, probes: bool = False, mutants: bool = False,
 
         out += _guarded_list("gate.probe", "dynamic probes of the runtime",
                              lambda: probes_mod.probe_records(tree))
+    if traces:
+        from entersys.gate.traces import trace_record
+
+        out += _guarded_list("gate.trace.replay", "a real trace through the model",
+                             lambda: [trace_record(tree)])
     if mutants:
         from entersys.gate import mutants as mutants_mod
 
