@@ -97,6 +97,27 @@ def order_record(tree: Tree, order: TreeOrder, faithful: Program) -> CheckResult
                        "order", Verdict.HOLDS, Verdict.HOLDS, 0.0, None, details)
 
 
+def order_diff(order: TreeOrder, faithful: Program) -> list[str]:
+    """Where the tree's routines first differ from the model's, citing file:line."""
+    out = []
+    for routine, (seq, _) in faithful.routines.items():
+        got = order.sequence(routine)
+        missing = order.missing.get(routine, [])
+        if missing:
+            out.append(f"{routine} lacks {', '.join(missing)}")
+        got = [g for g in got if g not in missing]
+        want = [w for w in seq if w not in missing]
+        for k, (a, b) in enumerate(zip(got, want)):
+            if a != b:
+                out.append(f"{routine} step {k + 1} is {a} ({order.where(a)}) where the "
+                           f"model has {b}")
+                break
+        else:
+            if len(got) > len(want):
+                out.append(f"{routine} repeats {got[len(want)]} ({order.where(got[len(want)])})")
+    return out
+
+
 def _tag(cfg: Config) -> str:
     full = all(getattr(cfg, p) for p in PART_SETS["full"])
     return f"{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".core")
@@ -121,6 +142,9 @@ def explore_tree(tree: Tree, order: TreeOrder, cfg: Config, expected: Verdict,
             at = order.where(name)
             if at:
                 stp.rule = f"{stp.rule}; {at}" if stp.rule else at
+        diff = order_diff(order, base)
+        if diff:
+            cex.summary += "; the tree's order: " + "; ".join(diff)
         cex.itf = None if cex.itf is None else {**cex.itf, "#meta": {
             **cex.itf["#meta"], "source": f"entersys gate {tree.root}"}}
     elif not res.complete:

@@ -5,8 +5,11 @@ a missing one fails."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from entersys.gate import mutants, probes
+from entersys.cli import main
+from entersys.gate import probes
 from entersys.gate.detect import detect
 from entersys.gotoolchain import goroot
 from entersys.results import Verdict
@@ -29,13 +32,21 @@ def test_probes_match_the_model_on_real_runtimes(v: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_source_mutant_built_with_overlay_crashes_the_runtime() -> None:
-    t = detect(goroot("1.25.5"))
-    base, r6 = mutants.mutant_records(t, only=["R6-tick-late"])
-    assert base.id == "gate.probe.workload" and base.verdict == Verdict.HOLDS, base.details
-    assert base.details["gcs"] > 0 and base.details["syscalls"] > 0
-    assert r6.verdict == Verdict.REFUTED and r6.status.label == "pass"
-    assert r6.details["dynamic"]["outcome"] == "fatal", r6.details["dynamic"]
+def test_a_source_mutant_built_with_overlay_crashes_the_runtime(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root = str(goroot("1.25.5"))
+    out = tmp_path / "m.json"
+    assert main(["gate", root, "--mutants", "--only", "R6-tick-late", "--format", "json",
+                 "--out", str(out)]) == 0
+    recs = {r["id"]: r for r in json.loads(out.read_text())["results"]}
+    base, r6 = recs["gate.probe.workload"], recs["gate.mutant.R6-tick-late"]
+    assert base["verdict"] == "holds" and base["details"]["gcs"] > 0, base["details"]
+    assert base["details"]["syscalls"] > 0
+    assert r6["verdict"] == "refuted" and r6["status"] == "pass"
+    assert r6["details"]["dynamic"]["outcome"] == "fatal", r6["details"]["dynamic"]
+    assert "reentersyscall step 10 is reentersyscall.11.release" in \
+        r6["counterexample"]["summary"]
+    assert main(["gate", root, "--mutants", "--only", "R99-none"]) == 2
+    assert "known: R1-locks-late" in capsys.readouterr().err
 
 
 def test_gate_bench_judges_warm_against_cold(monkeypatch) -> None:  # type: ignore[no-untyped-def]
