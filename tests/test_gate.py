@@ -140,3 +140,74 @@ def test_missing_step_becomes_a_noop() -> None:
     t = tree(OLD)
     _, order = static.read_tree(t, proc_go=mutants.mutated_file(t, "R4-no-save"))
     assert order is not None and order.missing == {"reentersyscall": ["reentersyscall.8.save"]}
+
+
+# ---- any reordering of reentersyscall's statements is read back as that order -----------
+
+def _units(proc_lines: list[str], t) -> list[tuple[list[str], list[int]]]:  # type: ignore[no-untyped-def]
+    """reentersyscall's top-level statements grouped into step units: (steps, line span)."""
+    from entersys.gate.extract import goparse, linearize
+    from entersys.gate.mapping import PSYSCALL, classify
+
+    parsed = goparse(t.root, t.proc_go, ["reentersyscall"])
+    cl = classify(PSYSCALL, linearize(parsed, "reentersyscall", []))
+    units: list[tuple[list[str], list[int]]] = []
+    for c in cl:
+        if c.stmt.depth != 0 or c.cls in ("", "aux", "call"):
+            continue
+        steps = [c.cls] + [d.cls for d in cl if d.stmt.depth > 0 and
+                           c.stmt.line < d.stmt.line <= c.stmt.end and d.cls != c.cls
+                           and d.cls not in ("aux", "call")]
+        span = list(range(c.stmt.line, c.stmt.end + 1))
+        if units and units[-1][0][0] == c.cls:
+            units[-1][1].extend(span)
+        else:
+            units.append((steps, span))
+    return units
+
+
+@pytest.fixture(scope="module")
+def old_tree_units():  # type: ignore[no-untyped-def]
+    t = tree(OLD)
+    lines = t.proc_go.read_text().split("\n")
+    return t, lines, _units(lines, t)
+
+
+def test_reordered_statements_are_read_back_in_that_order(tmp_path_factory,  # type: ignore[no-untyped-def]
+                                                         old_tree_units) -> None:
+    from entersys.gate.order import tree_program
+    from entersys.model.program import Program
+    from entersys.model.state import Config
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as hst
+
+    t, lines, units = old_tree_units
+    assert len(units) == 12
+    slots = [u[1] for u in units]
+    base = Program(Config(1, 1, 1))
+
+    @settings(max_examples=12, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(hst.permutations(list(range(len(units)))))
+    def check(perm: list[int]) -> None:
+        out = list(lines)
+        # each slot (in source order) receives the statements of unit perm[k]
+        texts = [[lines[ln - 1] for ln in units[p][1]] for p in perm]
+        first = slots[0][0] - 1
+        new: list[str] = []
+        i = first
+        for k, slot in enumerate(slots):
+            new.extend(lines[i:slot[0] - 1])     # what lies between the step statements
+            new.extend(texts[k])
+            i = slot[-1]
+        out[first:i] = new
+        proc = tmp_path_factory.mktemp("perm") / "proc.go"
+        proc.write_text("\n".join(out))
+        _, order = static.read_tree(t, proc_go=proc, cite=str(proc))
+        expected = [s for p in perm for s in units[p][0]]
+        assert order.sequence("reentersyscall") == expected
+        prog = tree_program(base, order)
+        assert prog.routines["reentersyscall"][0] == expected
+        assert (prog is base) == (expected == model_steps.ROUTINES["reentersyscall"][0])
+
+    check()
