@@ -3,12 +3,13 @@ the runtime's execution tracer) on a tree, dump it with `go tool trace -d=parsed
 1.25+), cut it into syscall episodes and replay each through the model's replayer.
 
 An episode is one goroutine's system call: it begins (G Running->Syscall on P p), its P
-may be stolen (a Proc Running->Idle of p by another M: sysmon's retake or stop-the-world;
+may be stolen (a Proc Running->Idle of p by another M: by the M of an open stop-the-world
+range, stop-the-world; otherwise sysmon's retake, or a returning G taking its old P back;
 by its own M: entersyscall_gcwait), another goroutine may enter a syscall on the stolen P,
 and it ends (Syscall->Running: the P was kept; Syscall->Runnable: it was lost). Each
-episode becomes the model run of the same shape on 2 Ms / 1 P / 2 Gs (M0 runs the G, the
-steal is sysmon's retake or the stop-the-world steps, M1 the other G), driven through the
-step definitions and confirmed by entersys.oracle.replay. A divergence is an event the
+episode becomes the model run of the same shape on 2 Ms / 1 P / 2 Gs (M0 runs the G; the
+steal is sysmon's retake or the stop-the-world steps; M1 runs the other G), driven
+through the step definitions and confirmed by entersys.oracle.replay. A divergence is an event the
 model does not allow in the replayed state, or an end the model says must be the other
 kind; its counterexample carries the trace window."""
 
@@ -35,6 +36,8 @@ REPLAY_CONFIG = Config(ms=2, ps=1, gs=2, stw=True, foreachp=False, gc=False, sys
                        blockhint=False, raw=False)
 TRACE_SECONDS = 1.0
 
+_RANGE = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) Range(Begin|End) Time=(\d+) "
+                    r"Name=\"stop-the-world")
 _EV = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) StateTransition Time=(\d+) "
                  r"Resource=(Goroutine|Proc)\((\d+)\) Reason=\"[^\"]*\" \w+=\d+ (\w+)->(\w+)")
 
@@ -64,6 +67,11 @@ class Episode:
 def parse(text: str) -> list[Event]:
     out = []
     for ln in text.splitlines():
+        rg = _RANGE.match(ln)
+        if rg:   # a stop-the-world range of the goroutine on M rg[1]
+            m, p, g, which, t = rg.groups()
+            out.append(Event(int(m), int(p), int(g), int(t), "STW", 0, which, which, ln))
+            continue
         mt = _EV.match(ln)
         if mt:
             m, p, g, t, res, rid, frm, to = mt.groups()
@@ -79,9 +87,12 @@ def episodes(events: list[Event]) -> tuple[list[Episode], int]:
     owner: dict[int, int] = {}        # P -> G whose syscall holds it
     by_m: dict[int, int] = {}         # M -> G in syscall on it
     done: list[Episode] = []
+    stw_ms: set[int] = set()          # Ms inside a stop-the-world range
     cut = 0
     for ev in events:
-        if ev.kind == "G" and ev.frm == "Running" and ev.to == "Syscall":
+        if ev.kind == "STW":
+            (stw_ms.add if ev.frm == "Begin" else stw_ms.discard)(ev.m)
+        elif ev.kind == "G" and ev.frm == "Running" and ev.to == "Syscall":
             if ev.p < 0:
                 cut += 1
                 continue
@@ -99,7 +110,7 @@ def episodes(events: list[Event]) -> tuple[list[Episode], int]:
             if ev.m == victim.m:
                 victim.shape.append("gcwait")          # its own M stopped it for the GC
             else:
-                victim.shape.append("steal")
+                victim.shape.append("stw" if ev.m in stw_ms else "steal")
                 if thief is not None and thief != h and thief in open_ and \
                         open_[thief].p == ev.id:
                     open_[thief].shape.append("other")  # the returning G takes it back
@@ -179,6 +190,10 @@ class Driver:
                 if ev == "steal":
                     s = self._take(s, labels, "sysmon:retake.decide(1,1)")
                     s = self._drive(s, labels, "sysmon", {"y.run"})
+                elif ev == "stw":
+                    s = self._take(s, labels, "W:stw.begin")
+                    s = self._take(s, labels, "W:stw.stop(1)")
+                    s = self._drive(s, labels, "W", {"w.idle"})
                 elif ev == "other":
                     # the stolen P went to another G that is now in a syscall on it
                     s = self._take(s, labels, "M1:startm(1)")

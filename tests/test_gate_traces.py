@@ -31,16 +31,21 @@ def test_episodes_are_cut_from_the_parsed_text() -> None:
     assert _shapes(BEGIN, STEAL, LOST) == [["begin", "steal", "end:lost"]]
     self_stop = STEAL.replace("M=2 ", "M=10 ")
     assert _shapes(BEGIN, self_stop, LOST) == [["begin", "gcwait", "end:lost"]]
+    stw = ('M=2 P=1 G=1 RangeBegin Time=1 Name="stop-the-world (GC sweep termination)" '
+           'Scope=Goroutine(1)')
+    assert _shapes(stw, BEGIN, STEAL, LOST) == [["begin", "stw", "end:lost"]]
 
 
 def test_the_model_agrees_with_consistent_episodes_and_rejects_the_rest() -> None:
     drv = traces.Driver("1.25")
     for shape in (["begin", "end:kept"], ["begin", "steal", "end:lost"],
-                  ["begin", "steal", "other", "end:lost"], ["begin", "gcwait", "end:lost"]):
+                  ["begin", "steal", "other", "end:lost"], ["begin", "gcwait", "end:lost"],
+                  ["begin", "stw", "end:lost"]):
         err, labels, _ = drv.run(tuple(shape))
         assert err is None and labels, shape
     for shape, why in ((["begin", "steal", "end:kept"], "model says the P was lost"),
                        (["begin", "end:lost"], "model says the P was kept"),
+                       (["begin", "stw", "end:kept"], "model says the P was lost"),
                        (["begin", "steal", "steal", "end:lost"], "not enabled")):
         err, _, _ = drv.run(tuple(shape))
         assert err is not None and why in err, (shape, err)
