@@ -1,7 +1,7 @@
 // Command workload exercises a Go runtime's syscall path for entersys's gate: goroutines
 // in blocking system calls (nanosleep and pipe reads through syscall.Syscall, one of them
-// on a locked OS thread) while the main goroutine runs runtime.GC() in a loop, timing each
-// collection. It prints one JSON line: {"gcs", "max_gc_ms", "syscalls"}. Std-only.
+// on a locked OS thread, sixteen readers fed by one writer goroutine) while the main
+// goroutine runs runtime.GC() in a loop, timing each collection. It prints one JSON line: {"gcs", "max_gc_ms", "syscalls"}. Std-only.
 //
 // Usage: workload SECONDS
 package main
@@ -51,6 +51,33 @@ func main() {
 			syscall.Write(fds[1], []byte{1})
 		}
 		syscall.Write(fds[1], []byte{1})
+	}()
+	// many short blocking reads, each fed by the feeder goroutine: a stop-the-world that
+	// misses a P entering one of them stalls until the feeder runs again
+	const readers = 16
+	var feeds [readers][2]int
+	for i := range feeds {
+		if err := syscall.Pipe2(feeds[i][:], 0); err != nil {
+			panic(err)
+		}
+		go func(fd int) {
+			buf := make([]byte, 1)
+			for !stop.Load() {
+				syscall.Read(fd, buf)
+				atomic.AddInt64(&calls, 1)
+			}
+		}(feeds[i][0])
+	}
+	go func() {
+		for !stop.Load() {
+			for i := range feeds {
+				syscall.Write(feeds[i][1], []byte{1})
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		for i := range feeds {
+			syscall.Write(feeds[i][1], []byte{1})
+		}
 	}()
 	gcs, maxGC := 0, time.Duration(0)
 	for time.Now().Before(deadline) {
