@@ -11,7 +11,7 @@ only at the top level of the entry (`top`). The children of an aux statement are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from entersys.gate.extract import Inline, Stmt, normalize
 
@@ -50,6 +50,7 @@ class Design:
     entries: dict[str, list[Inline]]   # entry function -> its inlined callees
     routine_entry: dict[str, str]      # model routine -> entry function it is read from
     rules: list[Rule]
+    anchors: dict[str, str] = field(default_factory=dict)  # step -> step it directly follows
 
 
 TRACE = "execution tracer (not modelled)"
@@ -210,17 +211,13 @@ PSYSCALL = Design(
     rules=PSYSCALL_RULES,
 )
 
-# The Go 1.26+ design: extraction only until its model steps land (no step rules yet).
-SCANBIT = Design(
-    name="scanbit",
-    entries={RE: [], EX: [Inline(r".*exitsyscallTryGetP\(.*", "exitsyscallTryGetP"),
-                          Inline(r"mcall\(exitsyscallNoP\)", "exitsyscallNoP")],
-             EB: [], RT: []},
-    routine_entry={},
-    rules=[],
-)
 
-DESIGNS = {"psyscall": PSYSCALL, "scanbit": SCANBIT}
+
+def designs() -> dict[str, Design]:
+    """Every design's rules (the Go 1.26+ rules live in entersys.gate.mapping_scanbit)."""
+    from entersys.gate.mapping_scanbit import SCANBIT
+
+    return {"psyscall": PSYSCALL, "scanbit": SCANBIT}
 
 
 def functions(design: Design) -> list[str]:

@@ -21,10 +21,10 @@ class Occurrence:
     stmts: list[Classified]
 
     @property
-    def pos(self) -> int:          # where the step acts in its entry's statement list
+    def pos(self) -> float:        # where the step acts in its entry's statement list
         return self._pos
 
-    _pos: int = 0
+    _pos: float = 0
 
 
 @dataclass
@@ -102,6 +102,11 @@ def read_order(design: Design, parsed: dict, file: str,
                 # otherwise it is complete only once its last write is done
                 at = ks[0] if cl[ks[0]].stmt.kind == "if" else ks[-1]
                 occs.append(Occurrence(step, step, [cl[k] for k in ks], _pos=at))
+        for o in occs:   # a branch continuation runs right after the step it continues
+            anchor = design.anchors.get(o.step)
+            after = next((a.pos for a in occs if a.step == anchor), None)
+            if after is not None:
+                o._pos = after + 0.5
         occs.sort(key=lambda o: o.pos)
         out.routines[routine] = occs
     for entry, cl in entries.items():

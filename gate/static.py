@@ -10,7 +10,7 @@ from typing import Any
 
 from entersys.gate.detect import DESIGN_TITLES, Tree
 from entersys.gate.extract import goparse
-from entersys.gate.mapping import DESIGNS, functions
+from entersys.gate.mapping import designs, functions
 from entersys.gate.order import TreeOrder, read_order, tree_program
 from entersys.model.program import Program
 from entersys.model.state import Config
@@ -34,7 +34,7 @@ def read_tree(tree: Tree, proc_go: Path | None = None, cite: str | None = None
               ) -> tuple[dict, TreeOrder | None]:
     """goparse output for the tree's proc.go (or `proc_go`, a mutated copy) and, when the
     design has a mapping, its TreeOrder. `cite` is the file name used in citations."""
-    design = DESIGNS[tree.design]
+    design = designs()[tree.design]
     src = proc_go or tree.proc_go
     parsed = goparse(tree.root, src, functions(design))
     if not design.rules or tree.model_go is None:
