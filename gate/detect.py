@@ -15,12 +15,23 @@ from entersys.gotoolchain import ToolchainError, tree_version
 
 PROC_GO = "src/runtime/proc.go"
 
-#: design -> (first, last) Go minor versions the gate knows for it, and the model version
-#: (entersys.model.program.VERSIONS) whose steps the design's statements map onto.
-BANDS: dict[str, tuple[tuple[int, int], tuple[int, int], str | None]] = {
-    "psyscall": ((1, 19), (1, 25), "1.25"),
-    "scanbit": ((1, 26), (1, 27), None),   # the Go 1.26+ model steps are not there yet
+#: design -> (first, last) Go minor versions the gate knows for it.
+BANDS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "psyscall": ((1, 19), (1, 25)),
+    "scanbit": ((1, 26), (1, 27)),
 }
+
+
+def model_version(design: str, minor: tuple[int, int]) -> str | None:
+    """The model version (entersys.model.program.VERSIONS) a tree's statements map onto:
+    1.25 for every _Psyscall tree from 1.19 on, the tree's own minor for the Go 1.26+
+    design; None while the model has no steps for it."""
+    from entersys.model.program import VERSIONS
+
+    if design == "psyscall":
+        return "1.25"
+    v = f"{minor[0]}.{minor[1]}"
+    return v if v in VERSIONS else None
 DESIGN_TITLES = {"psyscall": "_Psyscall design", "scanbit": "Go 1.26+ design (no _Psyscall)"}
 
 
@@ -31,8 +42,8 @@ class GateInputError(Exception):
 def supported() -> str:
     """One line naming what the gate accepts."""
     parts = []
-    for d, (lo, hi, model) in BANDS.items():
-        note = "" if model else "; model check not yet available"
+    for d, (lo, hi) in BANDS.items():
+        note = "" if model_version(d, hi) else "; model check not yet available"
         parts.append(f"go{lo[0]}.{lo[1]}-go{hi[0]}.{hi[1]} ({DESIGN_TITLES[d]}{note})")
     return "supported: " + ", ".join(parts)
 
@@ -91,7 +102,8 @@ def detect(root: Path) -> Tree:
     if design is None:
         raise GateInputError(f"{root} ({version}): its runtime/proc.go implements no "
                              f"syscall design the gate knows; {supported()}")
-    lo, hi, model_go = BANDS[design]
+    lo, hi = BANDS[design]
+    model_go = model_version(design, minor)
     if not lo <= minor <= hi:
         raise GateInputError(f"{root}: {version} with the {DESIGN_TITLES[design]} is not "
                              f"supported; {supported()}")

@@ -62,10 +62,11 @@ def errno_record(tree: Tree) -> CheckResult:
         {"model": want, "go": seen})
 
 
-def model_starvation() -> dict[str, bool]:
-    """From the model's reachable states (1 P, 2 Gs, 2 Ms, sysmon, blocking raw calls):
-    can another G be _Grunning while an M is blocked in a RawSyscall / in a Syscall?"""
-    prog = Program(replace(STARVE_CONFIG, go="1.25"), go="1.25")
+def model_starvation(go: str = "1.25") -> dict[str, bool]:
+    """From the model's reachable states (1 P, 2 Gs, 2 Ms, sysmon, blocking raw calls) of
+    model version `go`: can another G be _Grunning while an M is blocked in a RawSyscall /
+    in a Syscall?"""
+    prog = Program(replace(STARVE_CONFIG, go=go), go=go)
     res = Explorer(prog).run(max_states=500_000, progress=False)
     if res.violations or not res.complete:
         raise RuntimeError("the model's starvation configuration did not explore cleanly")
@@ -86,7 +87,7 @@ def model_starvation() -> dict[str, bool]:
 def starvation_records(tree: Tree) -> list[CheckResult]:
     out = []
     with timed() as t:
-        model = model_starvation()
+        model = model_starvation(tree.model_go or "1.25")
     mt = t()
     for mode, title in (("raw", "a blocking RawSyscall under GOMAXPROCS=1 starves every "
                                 "other goroutine for the whole call"),

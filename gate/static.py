@@ -39,11 +39,28 @@ def read_tree(tree: Tree, proc_go: Path | None = None, cite: str | None = None
     parsed = goparse(tree.root, src, functions(design))
     if not design.rules or tree.model_go is None:
         return parsed, None
-    from entersys.model import steps as model_steps
-
-    order = read_order(design, parsed, cite or str(src), model_steps.ROUTINES,
-                       model_steps.ALTERNATIVES)
+    base = model_program(tree.model_go)
+    order = read_order(design, parsed, cite or str(src), base.routines,
+                       design_module(base).ALTERNATIVES)
     return parsed, order
+
+
+ONE = Config(1, 1, 1)
+
+
+def model_program(go: str, cfg: Config = ONE) -> Program:
+    """The faithful Program of model version `go` on `cfg`."""
+    return Program(replace(cfg, go=go), go=go)
+
+
+def design_module(prog: Program) -> Any:
+    """The module with the routines, alternatives and places of `prog`'s design."""
+    mod = getattr(prog, "module", None)
+    if mod is not None:
+        return mod
+    from entersys.model import steps
+
+    return steps
 
 
 def extract_record(tree: Tree, parsed: dict, order: TreeOrder | None, seconds: float
@@ -128,7 +145,7 @@ def explore_tree(tree: Tree, order: TreeOrder, cfg: Config, expected: Verdict,
     """Explore the tree's Program on `cfg`; a counterexample's steps cite file:line."""
     assert tree.model_go is not None
     with timed() as t:
-        base = Program(replace(cfg, go=tree.model_go), go=tree.model_go)
+        base = model_program(tree.model_go, cfg)
         prog = tree_program(base, order)
         ex = Explorer(prog)
         res = ex.run(max_states=2_000_000)
@@ -189,7 +206,7 @@ def static_records(tree: Tree) -> list[CheckResult]:
     if order is None:
         out.append(not_available_record(tree))
         return out
-    base = Program(Config(1, 1, 1, go=tree.model_go or "1.25"), go=tree.model_go or "1.25")
-    out.append(order_record(tree, order, base))
+    assert tree.model_go is not None
+    out.append(order_record(tree, order, model_program(tree.model_go)))
     out.extend(model_records(tree, order))
     return out

@@ -134,7 +134,10 @@ class Driver:
     """Runs episode shapes through the model's step definitions (2 Ms / 1 P / 2 Gs)."""
 
     def __init__(self, go: str) -> None:
-        self.prog = Program(replace(REPLAY_CONFIG, go=go), go=go)
+        # step by step: the episode shapes name steps inside the design's fused blocks
+        unfused = {"fuse": False} if "fuse" in getattr(Program, "__dataclass_fields__", {}) \
+            else {}
+        self.prog = Program(replace(REPLAY_CONFIG, go=go), go=go, **unfused)
         self.ex = Explorer(self.prog, symmetry=False)
         self.cache: dict[tuple[str, ...], tuple[str | None, list[str], bool | None]] = {}
 
@@ -236,9 +239,11 @@ def trace_record(tree: Tree, seconds: float = TRACE_SECONDS) -> CheckResult:
     rid = f"{GROUP}.trace.replay"
     title = (f"a real execution trace of {tree.version}'s runtime, cut into syscall "
              "episodes, replays through the model with no divergence")
-    if tree.model_go is None or tree.minor < (1, 25):
+    if tree.model_go is None or tree.minor < (1, 25) or tree.design != "psyscall":
         why = ("the model of this design is not yet available" if tree.model_go is None
-               else "`go tool trace -d=parsed` needs Go 1.25 or later")
+               else "`go tool trace -d=parsed` needs Go 1.25 or later"
+               if tree.minor < (1, 25) else
+               "the episode shapes are mapped for the _Psyscall design only so far")
         return CheckResult(rid, GROUP, title, "trace", Verdict.UNKNOWN, Verdict.HOLDS, 0.0,
                            Counterexample(summary=f"not run: {why}"), {})
     with timed() as t:
