@@ -16,7 +16,6 @@ from typing import Any
 
 from entersys.gate.detect import Tree
 from entersys.gotoolchain import build_tool
-from entersys.model import status as st
 from entersys.model.errno import MASK64, go_map
 from entersys.model.program import Program
 from entersys.model.state import Config
@@ -64,19 +63,21 @@ def errno_record(tree: Tree) -> CheckResult:
 
 def model_starvation(go: str = "1.25") -> dict[str, bool]:
     """From the model's reachable states (1 P, 2 Gs, 2 Ms, sysmon, blocking raw calls) of
-    model version `go`: can another G be _Grunning while an M is blocked in a RawSyscall /
-    in a Syscall?"""
+    model version `go`: can another M run user code while an M is blocked in a RawSyscall
+    / in a Syscall?"""
     prog = Program(replace(STARVE_CONFIG, go=go), go=go)
     res = Explorer(prog).run(max_states=500_000, progress=False)
     if res.violations or not res.complete:
         raise RuntimeError("the model's starvation configuration did not explore cleanly")
     L, lab = prog.layout, prog.labels
     out = {"raw": False, "syscall": False}
+    ms = range(STARVE_CONFIG.ms)
     for s in res.order:
-        for i in range(STARVE_CONFIG.ms):
-            pc, g = s[L.mname[i]["pc"]], s[L.mname[i]["curg"]]
-            others = any(s[L.gname[j]["status"]] == st._Grunning
-                         for j in range(STARVE_CONFIG.gs) if j + 1 != g)
+        for i in ms:
+            pc = s[L.mname[i]["pc"]]
+            # another M runs user code (a G that is only _Grunning inside exitsyscall, as
+            # in the Go 1.26+ design, makes no progress)
+            others = any(s[L.mname[j]["pc"]] == lab["user"] for j in ms if j != i)
             if others and pc == lab["rawblock"]:
                 out["raw"] = True
             if others and pc == lab["sysblock"]:

@@ -61,4 +61,4 @@ def test_a_real_trace_replays_with_no_divergence() -> None:
 
 def test_new_design_trace_replay_is_not_faked() -> None:
     rec = traces.trace_record(detect(goroot("1.27.3")))
-    assert rec.verdict == Verdict.UNKNOWN and "not yet available" in rec.counterexample.summary
+    assert rec.verdict == Verdict.UNKNOWN and rec.counterexample.summary.startswith("not run")
