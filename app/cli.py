@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from entersys import __version__
+from entersys.cmd_report import side_outputs, side_preflight
 from entersys.output import OutputError, preflight, write_text
 from entersys.results import EXIT_FAIL, EXIT_USAGE, CheckResult, exit_code
 
@@ -48,6 +49,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="text", help=" or ".join(RENDERERS))
     p.add_argument("--out", metavar="FILE",
                    help="write the report to FILE (whole, once the run is done); - is stdout")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML report to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def _groups_help(kind: str) -> str:
@@ -73,9 +76,13 @@ def build_parser() -> _Parser:
     v.add_argument("--only", action="append", metavar="GROUP", help=_groups_help("verify"))
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc "
                    "(group errno)")
+    v.add_argument("--stubs", type=Path, help="prove this stub source instead of stubs.S "
+                   "(group errno)")
     v.add_argument("--timeout-ms", type=_positive(), default=None, metavar="MS",
                    help="per solver query, in milliseconds (groups with solver queries; "
                         "default 10000)")
+    v.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every protocol counterexample as ITF JSON into DIR")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -106,6 +113,8 @@ def build_parser() -> _Parser:
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
+    m.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
@@ -118,6 +127,11 @@ def build_parser() -> _Parser:
     g.add_argument("--gs", type=_positive(), default=1)
     g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
                    help="refuse a state graph larger than N states (default 5000)")
+    from entersys import cmd_lint, cmd_replay, cmd_report
+
+    cmd_report.add_parser(sub)
+    cmd_replay.add_parser(sub)
+    cmd_lint.add_parser(sub)
 
     from entersys import cmd_gate
 
@@ -221,11 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
             raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
-                             "graph or gate (see --help)")
+                             "graph, report, replay, lint or gate (see --help)")
         from entersys.report import RENDERERS
 
         if getattr(opts, "format", "text") not in RENDERERS:
             raise UsageError(f"unknown format {opts.format!r}; known: {', '.join(RENDERERS)}")
+        from entersys import progress
+
+        progress.set_quiet(getattr(opts, "quiet", False))
         return _dispatch(opts, command)
     except (UsageError, OutputError) as e:
         _say(f"entersys: error: {e}")
@@ -260,9 +277,10 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
     if opts.command == "bench":
         from entersys import bench
 
-        preflight({"--out": opts.out})
+        preflight({"--out": opts.out, **side_preflight(opts)})
         results, extra = bench.run(quick=opts.quick)
-        _emit({"--out": (opts.out, _render(results, opts.format, command, extra))})
+        _emit({**side_outputs(opts, results, command, extra),
+               "--out": (opts.out, _render(results, opts.format, command, extra))})
         return exit_code(results)
     if opts.command == "explore":
         return _explore(opts, command)
@@ -270,6 +288,14 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         return _mutants(opts, command)
     if opts.command == "graph":
         return _graph(opts)
+    if opts.command in ("report", "replay"):
+        from entersys import cmd_replay, cmd_report
+
+        return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+
+        return cmd_lint.run(opts, command)
     if opts.command == "gate":
         from entersys import cmd_gate
 
@@ -283,15 +309,16 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
     groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
     names = _select(groups, opts.only)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
-    for dest, flag in (("asm", "--asm"), ("timeout_ms", "--timeout-ms")):
+    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
         if getattr(opts, dest, None) is not None and dest not in used:
             raise UsageError(f"{flag} has no effect on the selected groups "
                              f"({', '.join(names)})")
     if getattr(opts, "timeout_ms", None) is None and opts.command == "verify":
         opts.timeout_ms = 10_000
-    if getattr(opts, "asm", None) is not None:
-        _check_text_file("--asm", opts.asm)
-    preflight({"--out": opts.out})
+    for dest in ("asm", "stubs"):
+        if getattr(opts, dest, None) is not None:
+            _check_text_file(f"--{dest}", getattr(opts, dest))
+    preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.command == "check":
         _hypothesis_home()
         from entersys.native import NativeLibraryMissing, library
@@ -301,7 +328,8 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
         except NativeLibraryMissing as e:
             raise UsageError(str(e)) from None
     results = _run_groups(groups, names, opts)
-    _emit({"--out": (opts.out, _render(results, opts.format, command))})
+    _emit({**side_outputs(opts, results, command),
+           "--out": (opts.out, _render(results, opts.format, command))})
     return exit_code(results)
 
 
@@ -342,7 +370,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         if opts.go not in MUTANTS[opts.mutant].versions:
             raise UsageError(f"mutant {opts.mutant} does not exist in Go {opts.go} (only in "
                              f"{', '.join(MUTANTS[opts.mutant].versions)})")
-    preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf})
+    preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
     run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
                            max_states=opts.max_states)  # type: ignore[arg-type]
     rec = run.result
@@ -362,6 +390,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         except StateGraphTooLarge as e:
             raise UsageError(f"--dot: {e}") from None
     _emit({"--itf": (opts.itf, itf), "--dot": (opts.dot, dot),
+           **side_outputs(opts, [rec], command),
            "--out": (opts.out, _render([rec], opts.format, command))})
     return exit_code([rec])
 
@@ -374,12 +403,13 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
-    preflight({"--out": opts.out})
+    preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.hypothesis:
         _hypothesis_home()
     only = list(dict.fromkeys(opts.only)) if opts.only else None
     results = protocol.mutant_results(opts.go, only=only, hypothesis=opts.hypothesis)
-    _emit({"--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
+    _emit({**side_outputs(opts, results, command, {"model_gaps": GAPS}),
+           "--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
     return exit_code(results)
 
 
@@ -433,15 +463,15 @@ def _graph(opts: argparse.Namespace) -> int:
 
 
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:
-    from entersys.proofs.asm import AsmError
+    from entersys.proofs.errno_stubs import StubSourceError
     from entersys.results import Counterexample, Verdict
 
     results: list[CheckResult] = []
     for name in names:
         try:
             results.extend(groups[name](opts))
-        except AsmError as e:
-            raise UsageError(f"cannot read the assembly: {e}") from None
+        except StubSourceError as e:
+            raise UsageError(f"cannot prove the given sources: {e}") from None
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as e:  # noqa: BLE001 - a group that crashes is a finding
