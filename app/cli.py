@@ -132,6 +132,10 @@ def build_parser() -> _Parser:
     cmd_report.add_parser(sub)
     cmd_replay.add_parser(sub)
     cmd_lint.add_parser(sub)
+
+    from entersys import cmd_gate
+
+    cmd_gate.add_parser(sub)
     return ap
 
 
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
             raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
-                             "graph, report or replay (see --help)")
+                             "graph, report, replay, lint or gate (see --help)")
         from entersys.report import RENDERERS
 
         if getattr(opts, "format", "text") not in RENDERERS:
@@ -292,6 +296,10 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         from entersys import cmd_lint
 
         return cmd_lint.run(opts, command)
+    if opts.command == "gate":
+        from entersys import cmd_gate
+
+        return cmd_gate.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
