@@ -57,6 +57,9 @@ def build_parser() -> _Parser:
     e.add_argument("--itf", type=Path, help="write a counterexample trace as ITF JSON")
     e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     e.add_argument("--max-states", type=int, default=5_000_000)
+    e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
+                   help="fair-lasso liveness checks (auto: when the graph without "
+                        "symmetry is small enough)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
@@ -209,11 +212,15 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
             if getattr(opts, k) is not None}
     try:
         run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                               max_states=opts.max_states)  # type: ignore[arg-type]
-        rec = run.result
-        _render([rec], opts.format, outs.get("out", sys.stdout), command)
-        if "itf" in outs and rec.counterexample and rec.counterexample.itf:
-            outs["itf"].write(json.dumps(rec.counterexample.itf, indent=1) + "\n")
+                               max_states=opts.max_states,  # type: ignore[arg-type]
+                               liveness={"auto": None, "on": True, "off": False}[
+                                   opts.liveness])
+        recs = [run.result, *run.liveness]
+        _render(recs, opts.format, outs.get("out", sys.stdout), command)
+        itf = next((r.counterexample.itf for r in recs
+                    if r.counterexample and r.counterexample.itf), None)
+        if "itf" in outs and itf:
+            outs["itf"].write(json.dumps(itf, indent=1) + "\n")
         if "dot" in outs:
             from entersys.oracle.graphs import state_graph_dot
 
@@ -221,7 +228,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     finally:
         for f in outs.values():
             f.close()
-    return exit_code([rec])
+    return exit_code(recs)
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:

@@ -259,3 +259,22 @@ INVARIANTS: list[Invariant] = [
     Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
               stw_handshake),
 ]
+
+
+# What kind of failure each property stands for, as the mutant catalog reports its kills:
+# a throw Go itself would raise; a G or P lost or owned twice; a liveness failure (Go
+# would hang or starve); an inconsistency of the data the runtime reads; or a restated
+# step order (a property that names program labels, kept where the hazard it stands for
+# is not modelled: R1's preemption of a locked M, I5's lock accounting).
+KILL_KINDS = {
+    "I0": "go-throw",
+    "I1": "lost-or-duplicated", "I7": "lost-or-duplicated", "G-LOST": "lost-or-duplicated",
+    "I2": "inconsistent-data", "I3": "inconsistent-data", "I4": "inconsistent-data",
+    "I6": "inconsistent-data", "I8": "inconsistent-data", "I9": "inconsistent-data",
+    "NO-P-USER": "inconsistent-data", "G-RUNNING-P": "inconsistent-data",
+    "R4-SAVE": "inconsistent-data", "FN-ONCE": "inconsistent-data",
+    "DEADLOCK": "liveness", "P-STW": "liveness", "P-FOREACHP": "liveness",
+    "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
+    "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",
+    "R1-LOCKS": "restated-order", "I5": "restated-order", "STW-HANDSHAKE": "restated-order",
+}

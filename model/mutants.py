@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.program import VERSIONS, Ctx, M, Program, Step
+from entersys.model.program import SYSMON, VERSIONS, Ctx, M, Program, Step
+from entersys.model.state import Config
 
 Transform = Callable[[Program], Program]
 
@@ -23,6 +24,7 @@ class Mutant:
     transform: Transform
     expect: str  # the property expected to catch it (documentation; any kill counts)
     versions: tuple[str, ...] = VERSIONS  # the Go versions the broken rule exists in
+    config: Config | None = None  # where it is killed, if not in the catalog's default
 
 
 def _move(routine: str, step: str, anchor: str, after: bool = True) -> Transform:
@@ -101,6 +103,38 @@ def _plain_exitsyscallfast(prog: Program) -> Program:
     return prog.mutated("T4-plain-store", routines=routines, steps=steps)
 
 
+def _retake_no_10ms(prog: Program) -> Program:
+    """retake only when the same syscalltick was seen twice and there is local work or
+    no idle P: no 10 ms path (and no sysretake)."""
+    def decide(c: Ctx) -> Iterator[Any]:
+        X, v = c.X, c.v
+        p, elapsed = c.args
+        local_work = c.any_g(lambda j: v.g(j, "q") == p)
+        no_idle = X.not_(X.or_(*[v.p(j, "onidle") == 1 for j in range(v.cfg.ps)]))
+        yield X.and_(elapsed == 0, v.P(p, "status") == st._Psyscall,
+                     v.P(p, "pd_tick") == v.P(p, "syscalltick"), X.or_(local_work, no_idle))
+        c.u.s("y.p", p)
+        c.goto("@retake")
+
+    steps = dict(prog.steps)
+    old = steps["retake.decide"]
+    steps["retake.decide"] = Step(old.name, SYSMON, old.at, old.rule,
+                                  "mutant: retake without the 10 ms rule", decide, old.params)
+    return prog.mutated("T5-retake-no-10ms", steps=steps)
+
+
+def _no_retake(prog: Program) -> Program:
+    steps = dict(prog.steps)
+    del steps["retake.decide"]
+    return prog.mutated("T5-no-retake", steps=steps)
+
+
+# Core parts (sysmon and stop-the-world) at small sizes, for the mutants only liveness
+# kills: two Ps (an idle P beside the syscalling one), or two Gs on one P.
+_CORE = {"foreachp": False, "gc": False, "blockhint": False, "raw": False}
+CORE_1M2P1G = Config(ms=1, ps=2, gs=1, **_CORE)
+CORE_2M1P2G = Config(ms=2, ps=1, gs=2, **_CORE)
+
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R1-locks-late", "R1", "m.locks++ after the G became _Gsyscall",
            _move("reentersyscall", "reentersyscall.1.locks", "reentersyscall.5.casgstatus"),
@@ -138,6 +172,10 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            _move("retake", "retake.incidlelocked-", "retake.cas"), "I0 (checkdead)"),
     Mutant("T4-plain-store", "T4/I7", "exitsyscallfast: load + plain store instead of CAS",
            _plain_exitsyscallfast, "I7/I1"),
+    Mutant("T5-retake-no-10ms", "T5", "retake needs the same syscalltick twice and work or "
+           "no idle P: no 10 ms path", _retake_no_10ms, "LIVE-RETAKE", config=CORE_1M2P1G),
+    Mutant("T5-no-retake", "T5", "sysmon never retakes a P in _Psyscall", _no_retake,
+           "LIVE-RUN", config=CORE_2M1P2G),
     Mutant("V14-wirep-no-mcache", "T4/V14", "wirep does not restore m.mcache (Go 1.14 only: "
            "later versions have no m.mcache)", _drop_write("exitsyscallfast.wirep", "mcache"),
            "I0 (lost mcache)", versions=("1.14",)),

@@ -19,7 +19,8 @@ M_FIELDS = {"pc": "pc", "p": "pref", "oldp": "pref", "curg": "gref", "locks": "i
             "tmp": "int"}
 P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "stick",
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
-            "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int"}
+            "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int",
+            "nextp": "int"}
 G_FIELDS = {"status": "int", "syscallsp": "int", "throwsplit": "int", "poisoned": "int",
             "schedok": "int", "m": "mref", "q": "qref"}
 SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "lock": "int",

@@ -55,14 +55,20 @@ def cas_psyscall(c: Ctx, pref: Any, new: int, cond: Any = True, tick: bool = Tru
 
 def handoffp(c: Ctx, pref: Any) -> None:
     """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
-    stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
-    list, where a parked M with work picks it up (our stand-in for startm)."""
+    stopwait drops; otherwise the pending safe-point fn runs, and the P goes to a parked M
+    when there is work on a run queue and an M is parked (startm(pp): the M's m.nextp,
+    p.nextp here; Go would create an M if none were parked), else on the idle list.
+    Go 1.25 proc.go handoffp/startm."""
     X, v = c.X, c.v
     gcw = v.s("gcwaiting") == 1
     sp = v.P(pref, "safepoint")
+    parked = X.or_(*[v.m(i, "pc") == c.prog.label("idle") for i in range(v.cfg.ms)
+                     if i != c.m or c.step.actor != M])
+    give = X.and_(X.not_(gcw), work_for(c, pref), parked)
     c.u.P(pref,
              status=X.ite(gcw, st._Pgcstop, st._Pidle),
-             onidle=X.ite(gcw, 0, 1),
+             onidle=X.ite(X.or_(gcw, give), 0, 1),
+             nextp=X.ite(give, 1, 0),
              safepoint=X.ite(gcw, sp, 0),
              fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
                           v.P(pref, "fnruns")))
@@ -77,7 +83,9 @@ def checkdead_on_stop(c: Ctx) -> None:
     # the stop-the-world and forEachP callers run on Ms of their own
     callers = X.count([v.s("w.pc") != c.prog.label("w.idle"),
                        v.s("f.pc") != c.prog.label("f.idle")])
-    run = others_running + callers - v.s("nmidlelocked")
+    # an M woken by startm(pp) with a P in m.nextp is no longer idle (mget took it)
+    woken = X.count([v.p(j, "nextp") == 1 for j in range(v.cfg.ps)])
+    run = others_running + callers + woken - v.s("nmidlelocked")
     live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
             st._Gscansyscall)
     alive = c.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
@@ -89,13 +97,17 @@ def checkdead_on_stop(c: Ctx) -> None:
 SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
 
 
-@step("startm", M, "idle", "", SCHED_SRC + ": pidleget + acquirep", ("p",))
+@step("startm", M, "idle", "", SCHED_SRC + ": pidleget, or the P handed over by "
+      "startm(pp) (m.nextp); acquirep", ("p",))
 def _startm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
-    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1, work_for(c, p),
-                 v.s("gcwaiting") == 0)
+    yield X.and_(v.s("lock") == LOCK_FREE,
+                 X.or_(v.P(p, "nextp") == 1,
+                       X.and_(v.P(p, "onidle") == 1, work_for(c, p),
+                              v.s("gcwaiting") == 0)))
     acquirep(c, p)
+    c.u.P(p, nextp=0)
     c.goto("sched")
 
 
@@ -105,8 +117,9 @@ def _schedule(c: Ctx) -> Iterator[Any]:
     (g,) = c.args
     mp = c.me("p")
     q = v.G(g, "q")
+    # findRunnable runs a pending safe-point fn first (runSafePointFn.sched)
     yield X.and_(v.s("gcwaiting") == 0, v.G(g, "status") == st._Grunnable,
-                 X.or_(q == v.cfg.global_q, q == mp))
+                 X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0)
     c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
     c.set_me(curg=g)
     c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
@@ -570,32 +583,70 @@ def _ysleep(c: Ctx) -> Iterator[Any]:
 
 
 @step("sysmon.wake", SYSMON, "y.sleep", "",
-      "proc.go sysmon: woken (sysmonnote) or the forcegc timeout with the world running")
+      "proc.go sysmon: notetsleep(&sched.sysmonnote, forcegcperiod/2) returns: woken, or "
+      "its timeout, which ends the sleep even while gcwaiting is set")
 def _ywake(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
-    yield X.or_(v.s("sysmonwait") == 0, v.s("gcwaiting") == 0)
+    yield True
     c.u.s("sysmonwait", 0)
     c.goto("y.run")
 
 
-@step("retake.sample", SYSMON, "y.run", "", RT + ": syscalltick moved -> record it, skip", ("p",))
+# Time, as sysmon sees it. sysmon sleeps 20 us, doubling after 50 idle passes up to 10 ms,
+# and its sleep ends on its timeout even while gcwaiting is set; each pass looks at every
+# P and compares what it sees with what it recorded on an earlier pass (pd.schedtick/
+# schedwhen, pd.syscalltick/syscallwhen). Only two durations matter to retake,
+# forcePreemptNS and the sysretake delay, both 10 ms. The model keeps no clock: the
+# recorded syscalltick is saturated to "same as now / older" (explore.normalize_ticks),
+# and "10 ms have passed since it was recorded" (a syscall that lasted a sysmon period)
+# is a nondeterministic choice of the step (`retake.decide` with bit = 1; any pass of
+# `retake.preempt`). That time does pass is a fairness assumption of the liveness checks
+# (entersys.oracle.liveness): sysmon's per-P steps are strongly fair, so a P that keeps
+# offering itself is eventually preempted or retaken. The back-off only changes how many
+# passes fall in 10 ms, so it needs no state. Go 1.25 proc.go sysmon/retake.
+
+def _sysretake(c: Ctx, p: Any) -> Any:
+    """retake's sysretake: sysmon preempted the P's G on this pass (p.preempt set)."""
+    return c.v.P(p, "preempt") == 1
+
+
+@step("retake.preempt", SYSMON, "y.run", "",
+      RT + ": a _Prunning or _Psyscall P whose schedtick has not moved for forcePreemptNS "
+      "-> preemptone (a syscalling G is preempted once back in user code)", ("p",))
+def _ypreempt(c: Ctx) -> Iterator[Any]:
+    """When the 10 ms have passed is not tracked (any pass may find them passed), and the
+    step is taken only while another G waits to run: otherwise Go's preemption merely
+    reschedules the same G, which the protocol cannot tell apart."""
+    X, v = c.X, c.v
+    (p,) = c.args
+    s = v.P(p, "status")
+    waiting = c.any_g(lambda j: v.g(j, "q") != 0)
+    yield X.and_(X.or_(s == st._Prunning, s == st._Psyscall), v.P(p, "preempt") == 0,
+                 waiting)
+    c.u.P(p, preempt=1)
+    c.pc_set = True
+
+
+@step("retake.sample", SYSMON, "y.run", "",
+      RT + ": syscalltick moved -> record it, skip", ("p",))
 def _ysample(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield X.and_(v.P(p, "status") == st._Psyscall,
                  v.P(p, "pd_tick") != v.P(p, "syscalltick"))
-    c.u.P(p, pd_tick=v.P(p, "syscalltick"), pd_sched=v.P(p, "schedtick"))
+    c.u.P(p, pd_tick=v.P(p, "syscalltick"))
     c.pc_set = True
 
 
 @step("retake.decide", SYSMON, "y.run", "T5",
-      RT + ": same tick on two passes (or 10 ms, bit=1) and work or no idle P", ("p", "bit"))
+      RT + ": same syscalltick on two passes (or sysretake, bit=1), and local work, no idle "
+      "P, or 10 ms since the tick was recorded (bit=1)", ("p", "bit"))
 def _ydecide(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     p, elapsed = c.args
     local_work = c.any_g(lambda j: v.g(j, "q") == p)
     yield X.and_(v.P(p, "status") == st._Psyscall,
-                 X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"), elapsed == 1),
+                 X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"),
+                       X.and_(elapsed == 1, _sysretake(c, p))),
                  X.or_(elapsed == 1, local_work, X.not_(idle_p_exists(c))))
     c.u.s("y.p", p)
     c.goto("@retake")

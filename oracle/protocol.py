@@ -4,12 +4,14 @@ and the mutant catalog (each mutant must be killed). Used by `entersys explore`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from entersys.model.invariants import KILL_KINDS
 from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
+from entersys.oracle import liveness as live
 from entersys.oracle.explore import Explorer, ExploreResult
 from entersys.results import CheckResult, Verdict, timed
 
@@ -59,27 +61,51 @@ class Exploration:
     result: CheckResult
     explorer: Explorer
     run: ExploreResult
+    liveness: list[CheckResult] = field(default_factory=list)  # one per property
 
 
 def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
-            max_states: int = 5_000_000, progress: bool = True) -> Exploration:
+            max_states: int = 5_000_000, progress: bool = True,
+            liveness: bool | None = None) -> Exploration:
+    """Safety (every invariant, deadlock, progress) over the symmetric graph, and, with
+    `liveness` (None: when the graph without symmetry is small enough, see
+    entersys.oracle.liveness.AUTO_LIMIT), the fair-lasso checks over the graph without
+    symmetry. For a mutant, a liveness failure also kills it."""
     with timed() as t:
         prog = build_program(cfg, go, mutant)
         ex = Explorer(prog, symmetry=symmetry)
         res = ex.run(max_states=max_states, progress=progress)
     rules = {name: s.rule for name, s in prog.steps.items()}
     cex = None
+    killed_by = None
+    replay = replay_command(cfg, go, mutant)
     if res.violations:
         verdict = Verdict.REFUTED
-        cex = ex.counterexample(res, res.violations[0], replay_command(cfg, go, mutant), rules)
+        cex = ex.counterexample(res, res.violations[0], replay, rules)
+        killed_by = res.violations[0].property
     elif not res.complete:
         verdict = Verdict.UNKNOWN
     else:
         verdict = Verdict.HOLDS
+    live_recs: list[CheckResult] = []
+    estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
+    if liveness is None:
+        liveness = estimate <= live.AUTO_LIMIT
+    live_note = "not run: safety already refuted" if liveness else (
+        f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
+    if liveness and verdict == Verdict.HOLDS:
+        with timed() as t2:
+            lr = live.check(build_program(cfg, go, mutant), max_states=max_states)
+        tag0 = _tag(cfg, go, mutant)
+        live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
+                                 f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
+        bad = [r for r in live_recs if r.verdict == Verdict.REFUTED]
+        if mutant and bad:
+            verdict, cex, killed_by = Verdict.REFUTED, bad[0].counterexample, \
+                bad[0].id.rsplit(".", 1)[1]
+        live_note = f"checked in {t2():.1f} s ({lr.run.states} states without symmetry)"
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
-    full = all(getattr(cfg, p) for p in PARTS)
-    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
-           + (f".{mutant}" if mutant else ""))
+    tag = _tag(cfg, go, mutant)
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
              + (f", mutant {mutant} ({MUTANTS[mutant].rule})" if mutant else "")
              + ": every invariant, no deadlock, progress")
@@ -90,13 +116,22 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         "complete": res.complete, "symmetry": symmetry,
         "actors": sorted(prog.enabled_actors()),
         "violated": [v.property for v in res.violations],
+        "liveness": live_note,
     }
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
         details["trace_length"] = len(cex.trace) if cex else None
+        details["killed_by"] = killed_by
+        details["kill_kind"] = KILL_KINDS.get(killed_by or "", None)
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
-    return Exploration(rec, ex, res)
+    return Exploration(rec, ex, res, [] if mutant else live_recs)
+
+
+def _tag(cfg: Config, go: str, mutant: str | None) -> str:
+    full = all(getattr(cfg, p) for p in PART_SETS["full"]) and not cfg.rawwait
+    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+            + (f".{mutant}" if mutant else ""))
 
 
 def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None = None,
@@ -105,7 +140,7 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
     machine hunting it (configuration and examples needed in its details)."""
     out = []
     for mid in only or for_version(go):
-        rec = explore(cfg, go, mid).result
+        rec = explore(MUTANTS[mid].config or cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
         rec.kind = "mutant"
@@ -165,6 +200,12 @@ def raw_wait_witness(go: str, path: str) -> CheckResult:
     cfg = replace(RAW_WAIT_CONFIG, rawwait=True) if path == "raw" else RAW_WAIT_CONFIG
     run = explore(cfg, go)
     rec = run.result
+    # the syscall path must also keep every runnable G live under fairness
+    rec.details["liveness_results"] = {r.id.rsplit(".", 1)[1]: r.verdict.label
+                                       for r in run.liveness}
+    bad = [r for r in run.liveness if r.verdict == Verdict.REFUTED]
+    if bad and rec.verdict == Verdict.HOLDS:
+        rec.verdict, rec.counterexample = Verdict.REFUTED, bad[0].counterexample
     rec.id = f"{GROUP}.rawwait.go{go}.{path}"
     rec.kind = "witness"
     rec.expected = Verdict.REFUTED if path == "raw" else Verdict.HOLDS
