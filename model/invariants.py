@@ -226,6 +226,13 @@ def stw_handshake(prog: Program, v: View) -> Any:
     return X.and_(*conds)
 
 
+def locked_pairs(prog: Program, v: View) -> Any:
+    """LockOSThread's pairing: m.lockedg == G exactly when g.lockedm == M."""
+    X = v.X
+    return X.and_(*[(v.m(i, "lockedg") == j + 1) == (v.g(j, "lockedm") == i + 1)
+                    for i in range(v.cfg.ms) for j in range(v.cfg.gs)])
+
+
 def intended_terminal(prog: Program, s: Any) -> bool:
     """A state where every G waits in a blocking call for an event nobody can send, with
     W and F idle: a deadlock of the program, not of the runtime (concrete states only)."""
@@ -258,6 +265,7 @@ INVARIANTS: list[Invariant] = [
     Invariant("G-RUNNING-P", "a _Grunning G's M owns a P", g_running_has_p),
     Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
               stw_handshake),
+    Invariant("LOCKED", "m.lockedg and g.lockedm name each other", locked_pairs),
 ]
 
 
@@ -273,6 +281,7 @@ KILL_KINDS = {
     "I6": "inconsistent-data", "I8": "inconsistent-data", "I9": "inconsistent-data",
     "NO-P-USER": "inconsistent-data", "G-RUNNING-P": "inconsistent-data",
     "R4-SAVE": "inconsistent-data", "FN-ONCE": "inconsistent-data",
+    "LOCKED": "inconsistent-data",
     "DEADLOCK": "liveness", "P-STW": "liveness", "P-FOREACHP": "liveness",
     "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
     "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",

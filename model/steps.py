@@ -74,9 +74,11 @@ def handoffp(c: Ctx, pref: Any) -> None:
                           v.P(pref, "fnruns")))
     c.u.s("stopwait", X.ite(gcw, v.s("stopwait") - 1, v.s("stopwait")))
 
-def checkdead_on_stop(c: Ctx) -> None:
+def checkdead_on_stop(c: Ctx, idlelocked_delta: int = 0) -> None:
     """stopm -> mput -> checkdead: with no M left running (counting sysmon's
-    incidlelocked(-1)), a runnable or syscalling G is a fatal 'checkdead' throw."""
+    incidlelocked(-1) and the Ms parked locked to a G in sched.nmidlelocked, changed by
+    `idlelocked_delta` in this same step), a runnable or syscalling G is a fatal
+    'checkdead' throw. Go 1.25 proc.go checkdead."""
     X, v = c.X, c.v
     idle = c.prog.label("idle")
     others_running = X.count([v.m(j, "pc") != idle for j in range(v.cfg.ms) if j != c.m])
@@ -84,8 +86,16 @@ def checkdead_on_stop(c: Ctx) -> None:
     callers = X.count([v.s("w.pc") != c.prog.label("w.idle"),
                        v.s("f.pc") != c.prog.label("f.idle")])
     # an M woken by startm(pp) with a P in m.nextp is no longer idle (mget took it)
-    woken = X.count([v.p(j, "nextp") == 1 for j in range(v.cfg.ps)])
-    run = others_running + callers + woken - v.s("nmidlelocked")
+    # (read with this step's writes: handoffp may have woken one just now)
+    woken = X.count([c.u.now(v.L.pname[j]["nextp"]) == 1 for j in range(v.cfg.ps)])
+    # a P left on the idle list while a G is queued has an M being started for it: every
+    # Go path that frees a P with work about calls wakep/startm, which makes an M if none
+    # is parked (newm); the model's Ms are fixed, so that M is counted here
+    queued = c.any_g(lambda j: v.g(j, "q") != 0)
+    starting = X.ite(X.and_(queued, X.or_(*[c.u.now(v.L.pname[j]["onidle"]) == 1
+                                              for j in range(v.cfg.ps)])), 1, 0)
+    run = others_running + callers + woken + starting - (v.s("nmidlelocked")
+                                                           + idlelocked_delta)
     live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
             st._Gscansyscall)
     alive = c.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
@@ -117,9 +127,11 @@ def _schedule(c: Ctx) -> Iterator[Any]:
     (g,) = c.args
     mp = c.me("p")
     q = v.G(g, "q")
-    # findRunnable runs a pending safe-point fn first (runSafePointFn.sched)
+    # findRunnable runs a pending safe-point fn first (runSafePointFn.sched); a locked M
+    # never gets here (schedule.stoplockedm), and a G locked to an M goes to that M
     yield X.and_(v.s("gcwaiting") == 0, v.G(g, "status") == st._Grunnable,
-                 X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0)
+                 X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0,
+                 c.me("lockedg") == 0, v.G(g, "lockedm") == 0)
     c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
     c.set_me(curg=g)
     c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
@@ -130,7 +142,7 @@ def _schedule(c: Ctx) -> Iterator[Any]:
 def _gcstopm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp = c.me("p")
-    yield X.and_(v.s("gcwaiting") == 1, v.s("lock") == LOCK_FREE)
+    yield X.and_(v.s("gcwaiting") == 1, v.s("lock") == LOCK_FREE, c.me("lockedg") == 0)
     c.throw(v.s("stopwait") <= 0, 6)
     c.u.P(mp, status=st._Pgcstop, m=0)
     c.set_me(p=0)
@@ -142,7 +154,8 @@ def _gcstopm(c: Ctx) -> Iterator[Any]:
 def _stopm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp = c.me("p")
-    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)))
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)),
+                 c.me("lockedg") == 0)
     sp = v.P(mp, "safepoint")
     c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
           fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
@@ -220,6 +233,81 @@ def _raw_wait(c: Ctx) -> Iterator[Any]:
 def _raw_wakeup(c: Ctx) -> Iterator[Any]:
     yield c.v.s("event") == 1
     c.u.s("event", 0)
+    c.goto("user")
+
+
+# ==== LockOSThread and the locked-M paths (part `locked`) ===================================
+
+LK = "proc.go "
+
+
+@step("user.LockOSThread", M, "user", "R14", LK + "dolockOSThread: m.lockedg = gp; "
+      "gp.lockedm = m (one locked G at a time: the model's Ms are fixed, and each locked "
+      "G takes one out of the pool for good)")
+def _lock(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    g = _gp(c)
+    yield c.X.and_(*[v.g(j, "lockedm") == 0 for j in range(v.cfg.gs)])
+    c.u.G(g, lockedm=c.m + 1)
+    c.set_me(lockedg=g)
+
+
+@step("user.UnlockOSThread", M, "user", "R14", LK + "dounlockOSThread: m.lockedg = 0; "
+      "gp.lockedm = 0")
+def _unlock(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "lockedm") == c.m + 1
+    c.u.G(g, lockedm=0)
+    c.set_me(lockedg=0)
+
+
+@step("schedule.stoplockedm", M, "sched", "R14",
+      LK + "schedule: mp.lockedg != 0 -> stoplockedm: handoffp(releasep()); park")
+def _sched_stoplockedm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    yield X.and_(c.me("lockedg") != 0, v.s("lock") == LOCK_FREE)
+    c.throw(X.or_(mp == 0, v.P(mp, "m") != c.m + 1), 7)
+    c.set_me(p=0)
+    c.u.P(mp, m=0)  # releasep
+    handoffp(c, mp)
+    _stoplockedm_or_stopm(c, True)
+
+
+@step("schedule.startlockedm", M, "sched", "R14",
+      LK + "schedule: gp.lockedm != 0 -> startlockedm(gp): hand this P to gp's M "
+      "(m.nextp), incidlelocked(-1), stopm", ("g",))
+def _sched_startlockedm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (g,) = c.args
+    mp = c.me("p")
+    q = v.G(g, "q")
+    lm = v.G(g, "lockedm")
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE,
+                 v.G(g, "status") == st._Grunnable, X.or_(q == v.cfg.global_q, q == mp),
+                 v.P(mp, "safepoint") == 0, c.me("lockedg") == 0, lm != 0)
+    c.throw(v.M(lm, "nextp") != 0, 10)
+    c.u.G(g, q=0)
+    c.u.M(lm, curg=g, nextp=mp)
+    c.u.P(mp, m=0, status=st._Pidle, onidle=0)
+    c.set_me(p=0)
+    c.u.s("nmidlelocked", v.s("nmidlelocked") - 1)
+    checkdead_on_stop(c, idlelocked_delta=-1)
+    c.goto("idle")
+
+
+@step("stoplockedm.wake", M, "lockedpark", "R14",
+      LK + "stoplockedm: woken with m.nextp: lockedg must be runnable; acquirep; execute")
+def _lockedwake(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    np_ = c.me("nextp")
+    g = c.me("curg")
+    yield np_ != 0
+    c.throw(v.G(g, "status") != st._Grunnable, 9)
+    acquirep(c, np_)
+    c.set_me(nextp=0)
+    c.u.G(g, status=st._Grunning, m=c.m + 1)
+    c.u.P(np_, schedtick=v.P(np_, "schedtick") + 1)
     c.goto("user")
 
 
@@ -507,8 +595,34 @@ def _ex0q(c: Ctx) -> Iterator[Any]:
     yield X.and_(v.s("lock") == LOCK_FREE, X.not_(idle_p_exists(c)))
     c.u.G(g, q=v.cfg.global_q)
     c.set_me(curg=0)
+    if not c.prog.cfg.locked:
+        checkdead_on_stop(c)
+        c.goto("idle")
+        return
+    # R14: whether gp is locked is read before sched.lock is released (globrunqput
+    # gives gp away: another M may run it and lock it to itself meanwhile)
+    c.set_me(tmp=X.ite(v.G(g, "lockedm") != 0, 1, 0))
+    c.goto("exitsyscall0.stopm")
+
+
+@step("exitsyscall0.stopm", M, "exitsyscall0.stopm", "T11/R14",
+      "proc.go exitsyscall0: unlock(&sched.lock); if locked { stoplockedm() } else stopm()")
+def _ex0stop(c: Ctx) -> Iterator[Any]:
+    yield True
+    locked = c.me("tmp") == 1
+    c.set_me(tmp=0)
+    _stoplockedm_or_stopm(c, locked)
+
+
+def _stoplockedm_or_stopm(c: Ctx, locked: Any) -> None:
+    """stoplockedm (throws unless m.lockedg's lockedm is this M; the M parks until its G
+    is handed back, counted in nmidlelocked) when `locked`, else stopm (checkdead)."""
+    X, v = c.X, c.v
+    lg = c.me("lockedg")
+    c.throw(X.and_(locked, X.or_(lg == 0, v.G(lg, "lockedm") != c.m + 1)), 8)
+    c.u.s("nmidlelocked", X.ite(locked, v.s("nmidlelocked") + 1, v.s("nmidlelocked")))
+    c.branch(locked, "lockedpark", "idle")
     checkdead_on_stop(c)
-    c.goto("idle")
 
 
 @step("exitsyscall.8.resume", M, None, "R11",
@@ -849,6 +963,6 @@ ALTERNATIVES = {
 }
 PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
           "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
-          "f.idle", "f.scan", "f.wait", "rawwait"]
+          "f.idle", "f.scan", "f.wait", "rawwait", "exitsyscall0.stopm", "lockedpark"]
 # Labels at which an M is inside a runtime prologue/epilogue (m.locks must be 1).
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "entersyscallblock")

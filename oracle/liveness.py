@@ -132,6 +132,17 @@ def _psyscall(ex: Explorer, j: int) -> Pending | None:
     return lambda s: s[pos] == st._Psyscall
 
 
+def _m_exhausted(ex: Explorer) -> Pending:
+    """A P on the idle list, a G queued, and no M parked: Go would create an M (newm in
+    startm); the model's Ms are fixed, so no liveness claim is made in such a state."""
+    L, idle = ex.L, ex.prog.labels["idle"]
+    onidle = [L.pname[j]["onidle"] for j in range(L.cfg.ps)]
+    qs = [L.gname[j]["q"] for j in range(L.cfg.gs)]
+    pcs = [L.mname[i]["pc"] for i in range(L.cfg.ms)]
+    return lambda s: (any(s[k] for k in onidle) and any(s[k] for k in qs)
+                      and not any(s[k] == idle for k in pcs))
+
+
 PROPERTIES: list[LivenessProperty] = [
     LivenessProperty("LIVE-RUN", "every runnable G eventually runs",
                      "a runnable G is starved forever although every thread and sysmon "
@@ -340,6 +351,7 @@ def find_lassos(ex: Explorer, res: ExploreResult,
         raise ValueError("liveness needs a complete exploration")
     out: list[tuple[LivenessProperty, Lasso | None]] = []
     weak, strong, env = _masks(ex)
+    exhausted = _m_exhausted(ex)
     for prop in properties or PROPERTIES:
         targets = {"g": range(ex.L.cfg.gs), "p": range(ex.L.cfg.ps)}.get(prop.per, [0])
         found: Lasso | None = None
@@ -349,7 +361,7 @@ def find_lassos(ex: Explorer, res: ExploreResult,
             if pending is None:
                 continue
             applies = True
-            mask = bytearray(pending(s) for s in res.order)
+            mask = bytearray(pending(s) and not exhausted(s) for s in res.order)
             stuck = _stuck(res, mask, env.bit_length() - 1)
             if stuck is not None:
                 found = Lasso(prop, j if prop.per else None, _prefix(res, stuck), [stuck], [])

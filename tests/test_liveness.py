@@ -121,3 +121,23 @@ def test_without_sysmon_preemption_a_g_starves_in_a_cycle() -> None:
     _itf_closes(cex)
     k = cex.values["loop_start_state"]
     assert any(s.step.startswith("exitsyscall") for s in cex.trace[k:])
+
+
+def test_r14_mutant_is_killed_by_gos_own_throw() -> None:
+    """exitsyscall0 reading gp.lockedm after unlocking sched.lock: another M runs gp and
+    locks it to itself, and this M's stoplockedm throws as Go's does."""
+    (rec,) = mutant_results("1.25", only=["R14-lockedm-late"])
+    assert rec.verdict == Verdict.REFUTED
+    assert rec.details["killed_by"] == "I0" and rec.details["kill_kind"] == "go-throw"
+    last = rec.counterexample.trace[-1]  # type: ignore[union-attr]
+    throws = [v for k, v in last.state.items() if k.endswith(".throw") and v]
+    assert any("stoplockedm: inconsistent locking" in str(t) for t in throws), throws
+    assert any(s.step == "user.LockOSThread" for s in rec.counterexample.trace)  # type: ignore[union-attr]
+
+
+def test_locked_model_holds_with_liveness() -> None:
+    from dataclasses import replace
+
+    run = explore(replace(Config(1, 1, 1), locked=True), "1.25")
+    assert run.result.verdict == Verdict.HOLDS, run.result.details
+    assert run.liveness and all(r.verdict == Verdict.HOLDS for r in run.liveness)
