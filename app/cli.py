@@ -60,6 +60,8 @@ def build_parser() -> _Parser:
     e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
                    help="fair-lasso liveness checks (auto: when the graph without "
                         "symmetry is small enough)")
+    e.add_argument("--invariants", metavar="FILE.py",
+                   help="also check the inv_* predicates of this file (examples/invariants.py)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
@@ -208,13 +210,21 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
     if opts.max_states < 1:
         raise UsageError("--max-states must be positive")
+    user = None
+    if opts.invariants is not None:
+        from entersys.model.invariants import load_user_invariants
+
+        try:
+            user = (opts.invariants, load_user_invariants(opts.invariants))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     outs = {k: _open_out(getattr(opts, k)) for k in ("out", "dot", "itf")
             if getattr(opts, k) is not None}
     try:
         run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
                                max_states=opts.max_states,  # type: ignore[arg-type]
                                liveness={"auto": None, "on": True, "off": False}[
-                                   opts.liveness])
+                                   opts.liveness], user_invariants=user)
         recs = [run.result, *run.liveness]
         _render(recs, opts.format, outs.get("out", sys.stdout), command)
         itf = next((r.counterexample.itf for r in recs

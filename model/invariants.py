@@ -287,3 +287,23 @@ KILL_KINDS = {
     "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",
     "R1-LOCKS": "restated-order", "I5": "restated-order", "STW-HANDSHAKE": "restated-order",
 }
+
+
+def load_user_invariants(path: str) -> list[Invariant]:
+    """The invariants of a user file: every function named `inv_*` taking (prog, v) and
+    returning a condition over v.X (see examples/invariants.py); id from the name, title
+    from the docstring. Raises ValueError if the file cannot be read or defines none."""
+    import runpy
+
+    try:
+        ns = runpy.run_path(path)
+    except (OSError, SyntaxError, ImportError, NameError) as e:
+        raise ValueError(f"cannot load invariants from {path}: {e}") from None
+    out = []
+    for name, fn in ns.items():
+        if name.startswith("inv_") and callable(fn):
+            title = (fn.__doc__ or name).strip().splitlines()[0]
+            out.append(Invariant(name[4:].upper().replace("_", "-"), title, fn))
+    if not out:
+        raise ValueError(f"{path} defines no inv_* function")
+    return out

@@ -23,7 +23,7 @@ THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable
           4: "nil P dereference", 5: "stopTheWorld: not stopped",
           6: "stopwait underflow", 7: "releasep: invalid arg",
           8: "stoplockedm: inconsistent locking", 9: "stoplockedm: not runnable",
-          10: "startlockedm: m has p"}
+          10: "startlockedm: m has p", 11: "wirep: already in go"}
 
 VERSIONS = ("1.14", "1.25")
 

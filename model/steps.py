@@ -32,8 +32,10 @@ def idle_p_exists(c: Ctx) -> Any:
     return c.X.or_(*[c.v.p(j, "onidle") == 1 for j in range(c.v.cfg.ps)])
 
 def acquirep(c: Ctx, pref: Any) -> None:
-    """wirep: m.p = P, p.m = M, _Prunning; throws unless p.m == 0 and P is idle."""
+    """wirep: m.p = P, p.m = M, _Prunning; throws "wirep: already in go" unless m.p is
+    nil, "wirep: invalid p state" unless p.m == 0 and P is idle. Go 1.25 proc.go wirep."""
     X, v = c.X, c.v
+    c.throw(c.me("p") != 0, 11)
     c.throw(X.or_(v.P(pref, "m") != 0, v.P(pref, "status") != st._Pidle), 1)
     c.u.P(pref, status=st._Prunning, m=c.m + 1, onidle=0)
     c.set_me(p=pref)

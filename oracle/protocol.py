@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from entersys.model.invariants import KILL_KINDS
+from entersys.model.invariants import INVARIANTS, KILL_KINDS, Invariant
 from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
@@ -71,19 +71,24 @@ class Exploration:
 
 def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
             max_states: int = 5_000_000, progress: bool = True,
-            liveness: bool | None = None) -> Exploration:
+            liveness: bool | None = None,
+            user_invariants: tuple[str, list[Invariant]] | None = None) -> Exploration:
     """Safety (every invariant, deadlock, progress) over the symmetric graph, and, with
     `liveness` (None: when the graph without symmetry is small enough, see
     entersys.oracle.liveness.AUTO_LIMIT), the fair-lasso checks over the graph without
-    symmetry. For a mutant, a liveness failure also kills it."""
+    symmetry. For a mutant, a liveness failure also kills it. `user_invariants` is
+    (file, invariants) from model.invariants.load_user_invariants, checked beside the
+    built-in ones."""
+    extra = user_invariants[1] if user_invariants else []
     with timed() as t:
         prog = build_program(cfg, go, mutant)
-        ex = Explorer(prog, symmetry=symmetry)
+        ex = Explorer(prog, symmetry=symmetry, invariants=INVARIANTS + extra)
         res = ex.run(max_states=max_states, progress=progress)
     rules = {name: s.rule for name, s in prog.steps.items()}
     cex = None
     killed_by = None
-    replay = replay_command(cfg, go, mutant)
+    replay = replay_command(cfg, go, mutant) + (
+        f" --invariants {user_invariants[0]}" if user_invariants else "")
     if res.violations:
         verdict = Verdict.REFUTED
         cex = ex.counterexample(res, res.violations[0], replay, rules)
@@ -122,6 +127,7 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         "actors": sorted(prog.enabled_actors()),
         "violated": [v.property for v in res.violations],
         "liveness": live_note,
+        "user_invariants": [i.id for i in extra],
     }
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
