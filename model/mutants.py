@@ -123,6 +123,12 @@ def _retake_no_10ms(prog: Program) -> Program:
     return prog.mutated("T5-retake-no-10ms", steps=steps)
 
 
+def _no_sysretake(prog: Program) -> Program:
+    steps = dict(prog.steps)
+    del steps["retake.preempt"]
+    return prog.mutated("T5-no-sysretake", steps=steps)
+
+
 def _no_retake(prog: Program) -> Program:
     steps = dict(prog.steps)
     del steps["retake.decide"]
@@ -205,6 +211,9 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            "no idle P: no 10 ms path", _retake_no_10ms, "LIVE-RETAKE", config=CORE_1M2P1G),
     Mutant("T5-no-retake", "T5", "sysmon never retakes a P in _Psyscall", _no_retake,
            "LIVE-RUN", config=CORE_2M1P2G),
+    Mutant("T5-no-sysretake", "T5", "no forcePreemptNS preemption of a P whose schedtick "
+           "stands still (before CL 170138, #10958: tiny frequent syscalls starve the "
+           "other Gs)", _no_sysretake, "LIVE-RUN", config=CORE_2M1P2G),
     Mutant("R14-lockedm-late", "R14", "exitsyscall0 reads gp.lockedm after releasing "
            "sched.lock (gp already on the global run queue)", _r14_lockedm_late,
            "I0 (stoplockedm: inconsistent locking)", config=LOCKED_2M1P2G),
@@ -219,6 +228,21 @@ def for_version(go: str) -> list[str]:
 
 # Rules of the catalog's range that this abstraction does not express, and why.
 GAPS: dict[str, str] = {}
+# Spec section 8's historical bugs and where the catalog stands on each.
+HISTORICAL = {
+    "10958": "T5-no-sysretake (killed by LIVE-RUN)",
+    "46524": "R14-lockedm-late (killed by Go's 'stoplockedm: inconsistent locking')",
+    "10202/11155": "raw_wait_witness: a RawSyscall that waits on another G deadlocks",
+    "15051/36273": "R8-gcwait-early (STW handshake)",
+    "27660": "I2 (m.p never stale; m.oldp a hint) holds; no mutant",
+    "9875 etc.": "R3-syscallsp-late, R11-syscallsp-early (I3)",
+    "66889": "R4-no-save (bp is not modelled apart from the saved context)",
+    "28701": "not a mutant: an open report of sampling misalignment; liveness here holds "
+             "only under the fairness assumption that time passes",
+    "40114": "not a mutant: an exit spinning in casgstatus ends when the GC releases the "
+             "scan bit, which the GC actor's weak fairness guarantees",
+    "64318": "not expressible: the tracer is not modelled",
+}
 
 
 def apply(prog: Program, mutant_id: str) -> Program:
