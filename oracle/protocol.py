@@ -13,7 +13,7 @@ from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
 from entersys.oracle import liveness as live
 from entersys.oracle.explore import Explorer, ExploreResult
-from entersys.results import CheckResult, Verdict, timed
+from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 GROUP = "protocol-model"
 # `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
@@ -95,6 +95,11 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         killed_by = res.violations[0].property
     elif not res.complete:
         verdict = Verdict.UNKNOWN
+        cex = Counterexample(
+            summary=f"inconclusive: the state cap was reached ({max_states} states, "
+                    f"depth {res.depth}) before the exploration was exhaustive",
+            values={"reason": "max-states", "limit": max_states, "states": res.states},
+            replay=replay_command(cfg, go, mutant) + f" --max-states {max_states * 4}")
     else:
         verdict = Verdict.HOLDS
     live_recs: list[CheckResult] = []
@@ -152,6 +157,9 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
     machine hunting it (configuration and examples needed in its details)."""
     out = []
     for mid in only or for_version(go):
+        if go not in MUTANTS[mid].versions:
+            out.append(not_applicable(go, mid))
+            continue
         rec = explore(MUTANTS[mid].config or cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
@@ -163,6 +171,16 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
                 and MUTANTS[mid].config is None:
             out.append(hypothesis_result(go, mid))
     return out
+
+
+def not_applicable(go: str, mid: str) -> CheckResult:
+    """The record of a version-only mutant asked for on a version without its rule."""
+    m = MUTANTS[mid]
+    return CheckResult(f"protocol-mutants.go{go}.{mid}", "protocol-mutants",
+                       f"mutant {mid} ({m.rule}) is not applicable to Go {go}", "mutant",
+                       Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
+                       {"reason": f"{mid} exists only in Go {', '.join(m.versions)}",
+                        "rule": m.rule})
 
 
 def hypothesis_result(go: str, mid: str) -> CheckResult:
