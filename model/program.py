@@ -21,7 +21,9 @@ PC_FIELD = {SYSMON: "y.pc", W: "w.pc", F: "f.pc"}
 # Go's throws, recorded in m.throw (the invariant I0 says no M ever throws).
 THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable g",
           4: "nil P dereference", 5: "stopTheWorld: not stopped",
-          6: "stopwait underflow", 7: "releasep: invalid arg"}
+          6: "stopwait underflow", 7: "releasep: invalid arg",
+          8: "stoplockedm: inconsistent locking", 9: "stoplockedm: not runnable",
+          10: "startlockedm: m has p", 11: "wirep: already in go"}
 
 VERSIONS = ("1.14", "1.25")
 
@@ -190,7 +192,13 @@ class Program:
         in_program = {n for seq, _ in self.routines.values() for n in seq}
         optional = {"user.entersyscallblock": self.cfg.blockhint,
                     "user.RawSyscall.block": self.cfg.raw,
-                    "user.RawSyscall.wait": self.cfg.rawwait}
+                    "user.RawSyscall.wait": self.cfg.rawwait,
+                    "user.LockOSThread": self.cfg.locked,
+                    "user.UnlockOSThread": self.cfg.locked,
+                    "schedule.startlockedm": self.cfg.locked,
+                    "schedule.stoplockedm": self.cfg.locked,
+                    "stoplockedm.wake": self.cfg.locked,
+                    "exitsyscall0.stopm": self.cfg.locked}
         for s in self.steps.values():
             if s.actor not in actors or not optional.get(s.name, True):
                 continue

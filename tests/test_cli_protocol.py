@@ -69,3 +69,25 @@ def test_verify_protocol_model_group(cli) -> None:
     ids = [x["id"] for x in doc["results"]]
     assert len(ids) == 6 and any("go1.14" in i for i in ids) and any("go1.25" in i for i in ids)
     assert all(x["verdict"] == "holds" for x in doc["results"])
+
+
+def test_user_invariants_file_runs_and_can_fail(cli) -> None:  # type: ignore[no-untyped-def]
+    """The README's example file: both invariants hold with one G; the second fails as
+    soon as two Gs can be in system calls, with a replay command naming the file."""
+    import json
+    from pathlib import Path
+
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "invariants.py")
+    ok = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--liveness", "off",
+             "--invariants", example, "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    rec = json.loads(ok.stdout)["results"][0]
+    assert rec["details"]["user_invariants"] == ["PSYSCALL-UNOWNED", "ONE-SYSCALL-AT-A-TIME"]
+    bad = cli("explore", "--ms", "2", "--ps", "2", "--gs", "2", "--liveness", "off",
+              "--invariants", example, "--format", "json")
+    assert bad.returncode == 1
+    rec = json.loads(bad.stdout)["results"][0]
+    assert rec["details"]["violated"] == ["ONE-SYSCALL-AT-A-TIME"]
+    assert f"--invariants {example}" in rec["counterexample"]["replay"]
+    missing = cli("explore", "--invariants", "/nonexistent/inv.py")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
