@@ -16,7 +16,10 @@ from entersys.model import status as st
 # Per-entity fields; the kind says how a symmetry permutation relabels the value.
 M_FIELDS = {"pc": "pc", "p": "pref", "oldp": "pref", "curg": "gref", "locks": "int",
             "syscalltick": "tick", "mcache": "int", "throw": "int", "pp": "pref",
-            "tmp": "int"}
+            "tmp": "int",
+            # Go 1.26+: the syscallingThread an M holds in exitsyscallTryGetP (its M and G),
+            # and whether its signal stack holds secrets (Go 1.27 RuntimeSecret)
+            "sm": "mref", "sg": "gref", "sigsecret": "int"}
 P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "stick",
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
             "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int"}
@@ -24,7 +27,9 @@ G_FIELDS = {"status": "int", "syscallsp": "int", "throwsplit": "int", "poisoned"
             "schedok": "int", "m": "mref", "q": "qref"}
 SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "lock": "int",
                 "nmidlelocked": "int", "event": "int",
-                "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref"}
+                "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref",
+                # Go 1.26+: the syscallingThread sysmon's retake holds (its M and G)
+                "y.m": "mref", "y.g": "gref"}
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
 # The optional parts of the model: the Config flags below, in this order.
