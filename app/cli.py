@@ -60,14 +60,14 @@ def build_parser() -> _Parser:
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    m.add_argument("--go", default="1.27", help="Go version: 1.14, 1.25, 1.26 or 1.27")
     m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    g.add_argument("--go", default="1.27", help="Go version: 1.14, 1.25, 1.26 or 1.27")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", type=Path, required=True, help="DOT file to write")
     g.add_argument("--ms", type=int, default=1)
@@ -79,7 +79,7 @@ def build_parser() -> _Parser:
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    p.add_argument("--go", default="1.27", help="Go version: 1.14, 1.25, 1.26 or 1.27")
     p.add_argument("--ms", type=int, default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=int, default=2, help="number of Ps")
     p.add_argument("--gs", type=int, default=2, help="number of Gs")
