@@ -41,9 +41,9 @@ def i1_exclusive(prog: Program, v: View) -> Any:
     acquirep). A _Prunning P has exactly one (the attached M, or the stealer that unwired
     it), a _Pgcstop P none (W), and a P on the idle list is _Pidle."""
     X = v.X
-    y_own = {prog.labels[n] for n in ("retake.takeP.status", "retake.resume",
-                                      "retake.handoffp") if n in prog.labels}
-    m_own = ("exitsyscallTryGetP.resume", "exitsyscallTryGetP.acquirep")
+    y_own = {prog.labels[n] for n in ("retake.takeP.unwire", "retake.handoffp")
+             if n in prog.labels}
+    m_own = ("exitsyscallTryGetP.acquirep",)
     conds = []
     for j in range(v.cfg.ps):
         ref = j + 1
@@ -87,20 +87,16 @@ def i5_locks(prog: Program, v: View) -> Any:
 
 
 def scan_holders(prog: Program, v: View, g: int) -> Any:
-    """How many parties hold G g's scan bit: the GC, sysmon between its CAS and its
-    resume, an M between its exitsyscallTryGetP block and resume."""
+    """How many parties hold G g's scan bit: the GC, or sysmon between its CAS and its
+    resume (the other stealers take and release it within one step)."""
     X = v.X
     ref = g + 1
-    y_hold = [prog.labels[n] for n in ("retake.block.recheck", "retake.check",
-                                        "retake.takeP.unwire", "retake.takeP.status",
-                                        "retake.resume", "retake.resume.skip")
+    y_hold = [prog.labels[n] for n in ("retake.block.recheck", "retake.takeP",
+                                        "retake.takeP.status", "retake.takeP.unwire",
+                                        "retake.block.store")
               if n in prog.labels]
-    m_hold = ("exitsyscallTryGetP.takeP", "exitsyscallTryGetP.resume")
-    holders = [v.s("gc.g") == ref,
-               X.and_(v.s("y.g") == ref, X.or_(*[v.s("y.pc") == lab for lab in y_hold]))]
-    holders += [X.and_(v.m(i, "sg") == ref, _pcs_in(prog, v, i, m_hold))
-                for i in range(v.cfg.ms)]
-    return X.count(holders)
+    held_by_y = X.and_(v.s("y.g") == ref, X.or_(*[v.s("y.pc") == lab for lab in y_hold]))
+    return X.count([v.s("gc.g") == ref, held_by_y])
 
 
 def i7_scan(prog: Program, v: View) -> Any:
@@ -135,8 +131,8 @@ def i7_wire(prog: Program, v: View) -> Any:
 NO_P_WINDOWS = (
     "reentersyscall26.9.save", "reentersyscall.5.casgstatus",   # after entersyscallHandleGCWait
     "entersyscallblock.casgstatus",                             # after handoffp(releasep())
-    "exitsyscall26.7.mp", "exitsyscallTryGetP.block", "exitsyscallTryGetP.takeP",
-    "exitsyscallTryGetP.resume", "exitsyscallTryGetP.acquirep", "exitsyscallTryGetP.pidle",
+    "exitsyscall26.7.mp", "exitsyscallTryGetP.stealOldP", "exitsyscallTryGetP.acquirep",
+    "exitsyscallTryGetP.pidle",
     "exitsyscall.6.locks", "exitsyscallNoP.casgstatus",        # exit before a P is found
 )
 

@@ -10,6 +10,7 @@ from typing import Any
 from entersys.model import status as st
 from entersys.model.mutants import Mutant, _move, _noop
 from entersys.model.program import SYSMON, Ctx, M, Program, Step
+from entersys.model.steps_scanbit import recheck_and_check, resume, store_released, take_p, unwire
 
 SCANBIT = ("1.26", "1.27")
 
@@ -68,23 +69,72 @@ def _mp_before_running(prog: Program) -> Program:
     return prog.mutated("R9-mp-before-running", routines=routines, steps=steps)
 
 
+def _no_resume(prog: Program) -> Program:
+    """retake's takeP without the resume() after it."""
+    def fn(c: Ctx) -> Iterator[Any]:
+        yield from take_p(c, resumed=False)
+
+    steps = dict(prog.steps)
+    old = steps["retake.takeP"]
+    steps[old.name] = Step(old.name, SYSMON, None, old.rule, "mutant: no resume()", fn)
+    return prog.mutated("N5-no-resume", steps=steps)
+
+
+def _no_recheck(prog: Program) -> Program:
+    """setBlockOnExitSyscall without the re-check after winning the bit (retake)."""
+    def fn(c: Ctx) -> Iterator[Any]:
+        yield from recheck_and_check(c, recheck=False)
+
+    steps = dict(prog.steps)
+    old = steps["retake.block.recheck"]
+    steps[old.name] = Step(old.name, SYSMON, None, old.rule, "mutant: no re-check", fn,
+                           old.params)
+    return prog.mutated("R16-no-recheck", steps=steps)
+
+
+def _status_first(prog: Program) -> Program:
+    """releaseP's status store before it clears pp.m and mp.p (retake's takeP in two
+    steps, in the wrong order)."""
+    def status(c: Ctx) -> Iterator[Any]:
+        yield True
+        store_released(c, c.v.s("y.p"), st._Pidle)
+
+    def clear(c: Ctx) -> Iterator[Any]:
+        yield True
+        unwire(c, c.v.s("y.p"), c.v.s("y.m"))
+        resume(c, c.v.s("y.g"))
+        c.u.s("y.m", 0)
+        c.u.s("y.g", 0)
+
+    steps = dict(prog.steps)
+    old = steps.pop("retake.takeP")
+    steps["retake.takeP.status"] = Step("retake.takeP.status", SYSMON, None, old.rule,
+                                        "mutant: releaseP's status store first", status)
+    steps["retake.takeP.unwire"] = Step("retake.takeP.unwire", SYSMON, None, old.rule,
+                                        "mutant: then pp.m = 0; mp.p = 0", clear)
+    routines = {k: (list(s), c) for k, (s, c) in prog.routines.items()}
+    seq = routines["retake"][0]
+    k = seq.index("retake.takeP")
+    seq[k:k + 1] = ["retake.takeP.status", "retake.takeP.unwire"]
+    return prog.mutated("R16-status-first", routines=routines, steps=steps)
+
+
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R9-mp-before-running", "R9",
            "exitsyscall reads m.p before the G switches back to _Grunning",
            _mp_before_running, "I10 / NO-P-USER", SCANBIT),
     Mutant("R16-no-recheck", "R16",
            "setBlockOnExitSyscall skips the re-check gp.m == mp && mp.p == pp after "
-           "winning the scan bit", _noop("retake.block.recheck"), "I1/I2/I8", SCANBIT),
+           "winning the scan bit", _no_recheck, "I1/I2/I8", SCANBIT),
     Mutant("N5-no-resume", "N5/R16", "retake takes the P and never calls resume()",
-           _noop("retake.resume"), "I7-SCAN / P-EXIT", SCANBIT),
+           _no_resume, "I7-SCAN / P-EXIT", SCANBIT),
     Mutant("N9-switch-first", "R9/N9",
            "entersyscallblock switches the G to _Gsyscall before handoffp(releasep())",
            _move("entersyscallblock", "entersyscallblock.casgstatus",
                  "entersyscallblock.handoff", after=False), "I0 (releasep)", SCANBIT),
     Mutant("R16-status-first", "R16",
            "releaseP stores the P's status before clearing p.m and m.p",
-           _move("retake", "retake.takeP.status", "retake.takeP.unwire", after=False),
-           "I4-UNWIRED", SCANBIT),
+           _status_first, "I4-UNWIRED", SCANBIT),
     Mutant("N3-plain-store", "N3/I7", "the scan bit taken with a load and a plain store "
            "instead of castogscanstatus", _plain_scan_store, "I7-SCAN / I3", SCANBIT),
     Mutant("V27-no-erase", "V27", "reentersyscall does not erase the signal stack's "

@@ -24,6 +24,7 @@ from entersys.model import status as st
 from entersys.model.program import SYSMON, Ctx, F, M, W, step
 from entersys.model.state import LOCK_FREE
 from entersys.model.steps import _save_if_called, acquirep, handoffp, idle_p_exists
+from entersys.model.steps import _wbegin as _stw_begin
 
 # ==== Go 1.26+ shared sub-steps ==============================================================
 
@@ -188,33 +189,19 @@ def _ex8(c: Ctx) -> Iterator[Any]:
 TG = "go1.27.3 proc.go exitsyscallTryGetP"
 
 
-@step("exitsyscallTryGetP.block", M, None, "N7/R16",
-      TG + ": setBlockOnExitSyscall(oldp): take the old P back, even from another "
-      "syscalling M")
-def _tg_block(c: Ctx) -> Iterator[Any]:
-    X = c.X
+@step("exitsyscallTryGetP.stealOldP", M, None, "N7/N4/R16",
+      TG + ": setBlockOnExitSyscall(oldp); thread.takeP(); decGSyscallNoP; "
+      "thread.resume(): take the old P back, even from another syscalling M")
+def _tg_steal(c: Ctx) -> Iterator[Any]:
+    # One step: the racy reads, CAS and re-check, then releaseP and resume. While this M
+    # holds the bit the other M cannot move, and nobody else can take the released P.
     oldp = c.me("pp")
     yield True
     ok, mp, gp = steal_atomically(c, oldp)
-    c.set_me(sm=X.ite(ok, mp, 0), sg=X.ite(ok, gp, 0))
+    unwire(c, oldp, mp, ok)
+    store_released(c, oldp, st._Pidle, ok)
+    resume(c, gp, ok)
     c.branch(ok, c.next_label(), "exitsyscallTryGetP.pidle")
-
-
-@step("exitsyscallTryGetP.takeP", M, None, "N4/R16",
-      TG + ": thread.takeP(): releaseP(_Pidle); decGSyscallNoP")
-def _tg_take(c: Ctx) -> Iterator[Any]:
-    oldp = c.me("pp")
-    yield True
-    unwire(c, oldp, c.me("sm"))
-    store_released(c, oldp, st._Pidle)
-
-
-@step("exitsyscallTryGetP.resume", M, None, "N5",
-      TG + ": thread.resume(): casfrom_Gscanstatus")
-def _tg_resume(c: Ctx) -> Iterator[Any]:
-    yield True
-    resume(c, c.me("sg"))
-    c.set_me(sm=0, sg=0)
 
 
 @step("exitsyscallTryGetP.acquirep", M, None, "N7",
@@ -259,25 +246,22 @@ def _exnop(c: Ctx) -> Iterator[Any]:
 RT = "go1.27.3 proc.go retake"
 
 
-@step("retake.pick", SYSMON, "y.run", "N3",
-      RT + ": a _Prunning P (racy status load); the loop visits it", ("p",))
+@step("retake.pick", SYSMON, "y.run", "N3/R15",
+      RT + ": a _Prunning P (racy status load); unlock allpLock; incidlelocked(-1); "
+      "setBlockOnExitSyscall's racy reads of p.m, m.curg and gp's status", ("p",))
 def _ypick(c: Ctx) -> Iterator[Any]:
+    # One step from the status load to the racy reads: in between sysmon only takes and
+    # drops sched.lock (incidlelocked), which no state of the other actors depends on.
+    # Visits of Ps that run user code change nothing the model observes and are left out.
+    X, v = c.X, c.v
     (p,) = c.args
-    looks, _, _ = syscalling_thread(c, p)
-    yield looks  # visits of Ps that run user code change nothing the model observes
+    looks, mp, gp = syscalling_thread(c, p)
+    yield X.and_(looks, v.s("lock") == LOCK_FREE)
+    c.u.s("nmidlelocked", v.s("nmidlelocked") - 1)  # incidlelocked(-1), before the CAS (R15)
     c.u.s("y.p", p)
+    c.u.s("y.m", mp)
+    c.u.s("y.g", gp)
     c.goto("@retake")
-
-
-@step("retake.block.read", SYSMON, None, "N3/R16",
-      RT + ": setBlockOnExitSyscall: racy reads of p.status, p.m, m.curg, gp's status")
-def _yread(c: Ctx) -> Iterator[Any]:
-    X = c.X
-    looks, mp, gp = syscalling_thread(c, c.v.s("y.p"))
-    yield True
-    c.u.s("y.m", X.ite(looks, mp, 0))
-    c.u.s("y.g", X.ite(looks, gp, 0))
-    c.branch(looks, c.next_label(), "retake.incidlelocked+")
 
 
 @step("retake.block.cas", SYSMON, None, "N3/I7",
@@ -292,58 +276,54 @@ def _ycas(c: Ctx) -> Iterator[Any]:
     c.branch(won, c.next_label(), "retake.incidlelocked+")
 
 
-@step("retake.block.recheck", SYSMON, None, "R16",
-      RT + ": setBlockOnExitSyscall: gp.m != mp || mp.p != pp -> casfrom_Gscanstatus, fail")
-def _yrecheck(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
-    mp, gp, pp = v.s("y.m"), v.s("y.g"), v.s("y.p")
-    yield True
-    ok = still_wired(c, mp, gp, pp)
-    resume(c, gp, X.not_(ok))
-    c.u.s("y.m", X.ite(ok, mp, 0))
-    c.u.s("y.g", X.ite(ok, gp, 0))
-    c.branch(ok, c.next_label(), "retake.incidlelocked+")
-
-
-@step("retake.check", SYSMON, None, "T5",
-      RT + ": tick moved and !sysretake -> record it; no local work, an idle P and under "
-      "10 ms -> leave it (bit = sysretake / 10 ms elapsed)", ("bit",))
-def _ycheck(c: Ctx) -> Iterator[Any]:
+def recheck_and_check(c: Ctx, recheck: bool = True) -> Iterator[Any]:
+    """setBlockOnExitSyscall's re-check (gp.m == mp && mp.p == pp, else release the bit and
+    fail), then retake's decision under the bit: tick moved and !sysretake -> record it
+    and resume; no local work, an idle P and under 10 ms -> resume; else take the P.
+    One step: while sysmon holds the bit nobody else can change what it reads here.
+    `recheck=False` is the R16 mutant."""
     X, v = c.X, c.v
     (elapsed,) = c.args
-    p = v.s("y.p")
+    mp, gp, p = v.s("y.m"), v.s("y.g"), v.s("y.p")
+    yield True
+    ok = still_wired(c, mp, gp, p) if recheck else True
     moved = v.P(p, "pd_tick") != v.P(p, "syscalltick")
     local_work = c.any_g(lambda j: v.g(j, "q") == p)
     skip = X.and_(elapsed == 0, X.or_(moved, X.and_(X.not_(local_work), idle_p_exists(c))))
-    yield True
-    c.u.P(p, pd_tick=v.P(p, "syscalltick"), pd_sched=v.P(p, "schedtick"))
-    c.branch(skip, "retake.resume.skip", c.next_label())
+    # a failed re-check releases the bit; skipping resumes at once (nothing can happen to
+    # the G while sysmon holds the bit, so resuming later would look the same)
+    resume(c, gp, X.or_(X.not_(ok), skip))
+    c.u.P(p, pd_tick=X.ite(ok, v.P(p, "syscalltick"), v.P(p, "pd_tick")),
+          pd_sched=X.ite(ok, v.P(p, "schedtick"), v.P(p, "pd_sched")))
+    c.u.s("y.m", X.ite(X.and_(ok, X.not_(skip)), mp, 0))
+    c.u.s("y.g", X.ite(X.and_(ok, X.not_(skip)), gp, 0))
+    c.branch(X.and_(ok, X.not_(skip)), c.next_label(), "retake.incidlelocked+")
 
 
-@step("retake.takeP.unwire", SYSMON, None, "N4/R16",
-      RT + ": thread.takeP() -> releaseP: pp.m = 0; mp.p = 0")
-def _yunwire(c: Ctx) -> Iterator[Any]:
+@step("retake.block.recheck", SYSMON, None, "R16/T5",
+      RT + ": setBlockOnExitSyscall's re-check, then the tick / idle-P checks under the "
+      "bit (bit = sysretake / 10 ms elapsed)", ("bit",))
+def _yrecheck(c: Ctx) -> Iterator[Any]:
+    yield from recheck_and_check(c)
+
+
+@step("retake.takeP", SYSMON, None, "N4/R16",
+      RT + ": thread.takeP() -> releaseP: pp.m = 0; mp.p = 0; atomic.Store(&pp.status, "
+      "_Pidle); pp.syscalltick++; then thread.resume()")
+def _ytake(c: Ctx) -> Iterator[Any]:
+    yield from take_p(c)
+
+
+def take_p(c: Ctx, resumed: bool = True) -> Iterator[Any]:
+    """retake: thread.takeP(); thread.resume(). One step: between them sysmon owns the P
+    privately and the G cannot move. `resumed=False` is the N5 mutant."""
     yield True
     unwire(c, c.v.s("y.p"), c.v.s("y.m"))
-
-
-@step("retake.takeP.status", SYSMON, None, "N4",
-      RT + ": releaseP: atomic.Store(&pp.status, _Pidle); pp.syscalltick++")
-def _ystatus(c: Ctx) -> Iterator[Any]:
-    yield True
     store_released(c, c.v.s("y.p"), st._Pidle)
-
-
-def _yresume_body(c: Ctx) -> Iterator[Any]:
-    yield True
-    resume(c, c.v.s("y.g"))
+    if resumed:
+        resume(c, c.v.s("y.g"))
     c.u.s("y.m", 0)
     c.u.s("y.g", 0)
-
-
-step("retake.resume", SYSMON, None, "N5", RT + ": thread.resume() after takeP")(_yresume_body)
-step("retake.resume.skip", SYSMON, None, "N5",
-     RT + ": thread.resume(); goto done")(_yresume_body)
 
 
 @step("sysmon.timeout", SYSMON, "y.sleep", "N3",
@@ -354,13 +334,27 @@ def _ytimeout(c: Ctx) -> Iterator[Any]:
     # running (sysmon.wake): its stop-the-world never needs sysmon. In this design a P
     # whose G switched to _Gsyscall after W's scan is stopped only by sysmon's retake
     # (handoffp with gcwaiting), so the timed wake-up during a stop is modelled too.
+    # Wake-ups that find no P attached to a syscalling G change nothing and are left out.
     v = c.v
-    yield v.s("gcwaiting") == 1
+    attached = c.X.or_(*[syscalling_thread(c, j + 1)[0] for j in range(v.cfg.ps)])
+    yield c.X.and_(v.s("gcwaiting") == 1, attached)
     c.u.s("sysmonwait", 0)
     c.goto("y.run")
 
 
 # ==== stop-the-world and forEachP (spec 4.4, V27) ============================================
+
+@step("stw.begin26", W, "w.idle", "I11",
+      "go1.27.3 proc.go stopTheWorldWithSema: as before (sched.lock, stopwait, gcwaiting, "
+      "preemptall), but preemptone skips a P whose G is in _Gsyscall")
+def _wbegin(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    yield from _stw_begin(c)  # the old design's definition
+    for j in range(v.cfg.ps):
+        pos = v.L.pname[j]["preempt"]
+        c.u._set(pos, X.ite(syscalling_thread(c, j + 1)[0], v.p(j, "preempt"), c.u._old(pos)))
+
+
 
 @step("stw.stopP", W, "w.scan", "N3/N4/I8",
       "go1.27.3 proc.go stopTheWorldWithSema: setBlockOnExitSyscall; gcstopP; resume "
@@ -418,8 +412,8 @@ ROUTINES: dict[str, tuple[list[str], str]] = {
         "exitsyscall.5.stackguard",
     ], "user"),
     "exitsyscallTryGetP": ([
-        "exitsyscallTryGetP.block", "exitsyscallTryGetP.takeP", "exitsyscallTryGetP.resume",
-        "exitsyscallTryGetP.acquirep", "exitsyscallTryGetP.pidle",
+        "exitsyscallTryGetP.stealOldP", "exitsyscallTryGetP.acquirep",
+        "exitsyscallTryGetP.pidle",
     ], "exitsyscall26.8.tick"),
     "exitsyscall.slow": ([
         "exitsyscall.6.locks", "exitsyscallNoP.casgstatus", "exitsyscall0.pidleget",
@@ -430,11 +424,9 @@ ROUTINES: dict[str, tuple[list[str], str]] = {
         "entersyscallblock.casgstatus", "entersyscallblock.locks",
     ], "sys"),
     "retake": ([
-        "retake.incidlelocked-", "retake.block.read", "retake.block.cas",
-        "retake.block.recheck", "retake.check", "retake.takeP.unwire", "retake.takeP.status",
-        "retake.resume", "retake.handoffp", "retake.incidlelocked+",
+        "retake.block.cas", "retake.block.recheck", "retake.takeP", "retake.handoffp",
+        "retake.incidlelocked+",
     ], "y.run"),
-    "retake.skip": (["retake.resume.skip"], "retake.incidlelocked+"),
 }
 ALTERNATIVES = {
     "exitsyscallTryGetP.nopidle": "exitsyscallTryGetP.pidle",
@@ -464,8 +456,8 @@ SHARED = (
     "entersyscallblock.1", "entersyscallblock.save", "entersyscallblock.handoff",
     "entersyscallblock.casgstatus", "entersyscallblock.locks",
     # sysmon, stop-the-world, forEachP, GC
-    "sysmon.sleep", "sysmon.wake", "retake.incidlelocked-", "retake.handoffp",
-    "retake.incidlelocked+", "stw.begin", "stw.unlock", "stw.stopped", "stw.start",
+    "sysmon.sleep", "sysmon.wake", "retake.handoffp",
+    "retake.incidlelocked+", "stw.unlock", "stw.stopped", "stw.start",
     "forEachP.begin", "forEachP.wait", "forEachP.done", "gc.scan", "gc.release",
 )
 # Steps that exist only in some versions of this design (the 1.26 / 1.27 parameter).
