@@ -164,6 +164,7 @@ class Program:
     routines: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     steps: dict[str, Step] = field(default_factory=_default_steps)
     mutant: str | None = None
+    fuse: bool = True   # run the design's FUSED blocks as one transition each
 
     def __post_init__(self) -> None:
         if self.go not in VERSIONS:
@@ -216,7 +217,27 @@ class Program:
             for i, n in enumerate(seq):
                 self.succ[n] = seq[i + 1] if i + 1 < len(seq) else cont
         self.layout = Layout(self.cfg)
+        self.fused = self._fused_blocks()
         self._instances = self._build_instances()
+
+    def _fused_blocks(self) -> dict[str, list[str]]:
+        """head step -> the steps after it in its block. A design's FUSED blocks are runs of
+        steps of which at most one is visible to another actor, only the first has a guard
+        and only the last may branch; a block is fused only where its steps (those this
+        program has) still stand consecutively in a routine, so a mutant that reorders
+        them runs them one by one."""
+        out: dict[str, list[str]] = {}
+        if not self.fuse:
+            return out
+        for block in getattr(self.module, "FUSED", ()):
+            names = [n for n in block if n in self.steps]
+            if len(names) < 2 or names[0] not in self.routine_of:
+                continue
+            seq = self.routines[self.routine_of[names[0]]][0]
+            k = seq.index(names[0])
+            if seq[k:k + len(names)] == names:
+                out[names[0]] = names[1:]
+        return out
 
     # -- labels ------------------------------------------------------------------------------
     def label(self, name: str) -> int:
@@ -290,6 +311,15 @@ class Program:
             return False, {}
         for _ in gen:
             pass
+        for name in self.fused.get(s.name, ()):  # the rest of a fused block
+            s = self.steps[name]
+            here = name
+            after = View(view.L, X, lambda pos, u=u: u.writes.get(pos, view.get(pos)))
+            c = Ctx(self, after, u, inst.m, inst.args, s)
+            gen = s.fn(c)
+            guard = X.and_(guard, next(gen))
+            for _ in gen:
+                pass
         if not c.pc_set and pcf is not None and s.at is None:
             nxt = self.succ[here]
             target = self.label("@" + nxt[1:]) if nxt.startswith("@") else self.labels[nxt]

@@ -337,7 +337,8 @@ def _ytimeout(c: Ctx) -> Iterator[Any]:
     # Wake-ups that find no P attached to a syscalling G change nothing and are left out.
     v = c.v
     attached = c.X.or_(*[syscalling_thread(c, j + 1)[0] for j in range(v.cfg.ps)])
-    yield c.X.and_(v.s("gcwaiting") == 1, attached)
+    # (Go then takes sched.lock to clear sysmonwait: the wake-up waits for the lock.)
+    yield c.X.and_(v.s("gcwaiting") == 1, attached, v.s("lock") == LOCK_FREE)
     c.u.s("sysmonwait", 0)
     c.goto("y.run")
 
@@ -463,3 +464,23 @@ SHARED = (
 # Steps that exist only in some versions of this design (the 1.26 / 1.27 parameter).
 VERSION_ONLY = {"reentersyscall27.2.eraseSecrets": ("1.27",),
                 "user.secretSignal": ("1.27",)}
+
+# Runs of steps executed as one transition (Program.fuse): each block has at most one step
+# another actor can observe or race with (the rest touch only the M's own fields, its
+# _Grunning G, or a P it owns while its G is _Grunning), so leaving out the interleavings
+# inside a block changes no reachable state at a block boundary. Only the first step of a
+# block has a guard; only the last may branch.
+FUSED = (
+    ("reentersyscall.1.locks", "reentersyscall27.2.eraseSecrets",
+     "reentersyscall.2.stackguard", "reentersyscall26.4.syscalltick",
+     "reentersyscall26.5.safepoint", "reentersyscall26.6.oldp", "reentersyscall.3.save",
+     "reentersyscall.4.syscallsp"),                       # visible: the safe-point fn (F)
+    ("reentersyscall26.9.gcwait", "reentersyscall26.9.save"),
+    ("reentersyscall.8.sysmon", "reentersyscall.8.save", "reentersyscall.13.locks"),
+    ("exitsyscall.5.casgstatus", "exitsyscall26.7.mp"),   # m.p is stable once _Grunning
+    ("exitsyscall26.8.tick", "exitsyscall.5.syscallsp", "exitsyscall.5.locks",
+     "exitsyscall.5.stackguard"),
+    ("exitsyscall.6.locks", "exitsyscallNoP.casgstatus"),
+    ("entersyscallblock.1", "entersyscallblock.save"),
+    ("entersyscallblock.casgstatus", "entersyscallblock.locks"),
+)
