@@ -230,9 +230,18 @@ def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], d
         extra.update(figures)
         return recs
 
+    def design_group() -> list[CheckResult]:
+        from entersys.bench_design import design_comparison
+
+        recs, figures = design_comparison(quick)
+        extra.update(figures)
+        return recs
+
     if explore:
         results += _guarded_group("bench.explore", "protocol explorer throughput",
                                   explore_group)
+        results += _guarded_group("bench.design", "old against new protocol design",
+                                  design_group)
     return results, extra
 
 

@@ -27,13 +27,6 @@ from entersys.results import Verdict
 CORE_212 = with_parts(Config(2, 1, 2), PART_SETS["core"])
 
 
-@pytest.mark.parametrize("go", ["1.26", "1.27"])
-def test_faithful_model_holds_on_every_part(go: str) -> None:
-    rec = explore(Config(1, 1, 1), go, progress=False).result
-    assert rec.verdict == Verdict.HOLDS, rec.counterexample and rec.counterexample.summary
-    assert rec.details["complete"] and rec.details["states"] > 10_000
-
-
 @pytest.mark.slow
 def test_faithful_model_holds_with_two_gs() -> None:
     rec = explore(CORE_212, "1.27", progress=False).result
