@@ -203,6 +203,9 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     cfg = _model_config(opts)
     if opts.mutant is not None and opts.mutant not in MUTANTS:
         raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
+    if opts.mutant is not None and opts.go not in MUTANTS[opts.mutant].versions:
+        raise UsageError(f"mutant {opts.mutant} does not exist for Go {opts.go} (only "
+                         f"{', '.join(MUTANTS[opts.mutant].versions)})")
     if opts.max_states < 1:
         raise UsageError("--max-states must be positive")
     outs = {k: _open_out(getattr(opts, k)) for k in ("out", "dot", "itf")
@@ -234,6 +237,9 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
+        if opts.go not in MUTANTS[m].versions:
+            raise UsageError(f"mutant {m} does not exist for Go {opts.go} (only "
+                             f"{', '.join(MUTANTS[m].versions)})")
     out = _open_out(opts.out)
     try:
         results = protocol.mutant_results(opts.go, only=opts.only, hypothesis=opts.hypothesis)

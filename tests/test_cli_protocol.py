@@ -20,7 +20,8 @@ def test_explore_json_counts(cli) -> None:
 
 def test_explore_mutant_exits_0_as_expected_and_writes_itf(cli, tmp_path) -> None:
     itf = tmp_path / "trace.itf.json"
-    r = cli("explore", "--ms", "1", "--parts", "full", "--mutant", "R8-gcwait-early",
+    r = cli("explore", "--go", "1.25", "--ms", "1", "--parts", "full", "--mutant",
+            "R8-gcwait-early",
             "--itf", str(itf))
     assert r.returncode == 0, r.stderr  # refuted, as expected for a mutant
     assert "COUNTEREXAMPLE" not in r.stdout and "expected counterexample" in r.stdout

@@ -200,3 +200,34 @@ def test_engines_agree_on_the_new_steps() -> None:
         for s in states[:30] + perturbed[:10]:
             view = View(PROG.layout, CONCRETE, s.__getitem__)
             assert fn(s) == bool(inv.pred(PROG, view)), inv.id
+
+
+def test_design_comparison_counts_come_from_the_steps() -> None:
+    """Per uncontended episode: the old design CASes the G twice and the P once and stores
+    _Psyscall; the new one only CASes the G twice (Go's stated motivation: syscall
+    overhead). The steps taken are those of each version's routines."""
+    from entersys.model.costs import syscall_episode
+
+    old, new = syscall_episode("1.25"), syscall_episode("1.27")
+    assert (old.rmw, old.store, old.lock) == (3, 1, 0)
+    assert (new.rmw, new.store, new.lock) == (2, 0, 0)
+    assert "reentersyscall.11.Psyscall" in old.steps and "exitsyscallfast.cas" in old.steps
+    assert "reentersyscall27.2.eraseSecrets" in new.steps
+    assert not {"reentersyscall.11.Psyscall", "exitsyscallfast.cas"} & set(new.steps)
+    assert "reentersyscall27.2.eraseSecrets" not in syscall_episode("1.26").steps
+
+
+def test_cli_runs_the_new_design(cli) -> None:
+    import json
+
+    r = cli("explore", "--go", "1.26", "--ms", "1", "--ps", "1", "--gs", "1",
+            "--parts", "full", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["results"][0]["verdict"] == "holds"
+    r = cli("mutants", "--only", "R16-no-recheck", "--format", "json")  # default: Go 1.27
+    assert r.returncode == 0, r.stderr
+    [rec] = json.loads(r.stdout)["results"]
+    assert rec["id"] == "protocol-mutants.go1.27.R16-no-recheck"
+    assert rec["verdict"] == "refuted" and rec["counterexample"]["trace"]
+    r = cli("mutants", "--go", "1.26", "--only", "V27-no-erase")
+    assert r.returncode == 2 and "only 1.27" in r.stderr  # 1.26 has no runtime/secret
