@@ -41,7 +41,7 @@ def design_comparison(quick: bool = False) -> tuple[list[CheckResult], dict[str,
     rows = []
     with timed() as t2:
         for cfg in CONFIGS[:2] if quick else CONFIGS:
-            counts = {go: explore(cfg, go, progress=False).result for go in (OLD, NEW)}
+            counts = {go: explore(cfg, go).result for go in (OLD, NEW)}
             rows.append((_tag(cfg), {go: r.details["states"] for go, r in counts.items()},
                          all(r.verdict == Verdict.HOLDS for r in counts.values())))
     rec2 = CheckResult(

@@ -119,6 +119,12 @@ def _status_first(prog: Program) -> Program:
     return prog.mutated("R16-status-first", routines=routines, steps=steps)
 
 
+def _no_timed_wake(prog: Program) -> Program:
+    """sysmon wakes during a stop only through sysmonnote, never by its timeout."""
+    steps = {k: v for k, v in prog.steps.items() if k != "sysmon.timeout"}
+    return prog.mutated("Y-no-timed-wake", steps=steps)
+
+
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R9-mp-before-running", "R9",
            "exitsyscall reads m.p before the G switches back to _Grunning",
@@ -137,6 +143,11 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            _status_first, "I4-UNWIRED", SCANBIT),
     Mutant("N3-plain-store", "N3/I7", "the scan bit taken with a load and a plain store "
            "instead of castogscanstatus", _plain_scan_store, "I7-SCAN / I3", SCANBIT),
+    Mutant("Y-no-timed-wake", "R8/N3",
+           "sysmon never wakes by its timeout while the world is stopping: a G that "
+           "switched to _Gsyscall after W visited its P is then never stopped (the finding "
+           "that this design has no R8 handshake)", _no_timed_wake, "DEADLOCK / P-STW",
+           SCANBIT),
     Mutant("V27-no-erase", "V27", "reentersyscall does not erase the signal stack's "
            "secrets (Go 1.27 only: 1.26 has no runtime/secret)",
            _noop("reentersyscall27.2.eraseSecrets"), "SECRET", ("1.27",)),

@@ -29,7 +29,7 @@ CORE_212 = with_parts(Config(2, 1, 2), PART_SETS["core"])
 
 @pytest.mark.slow
 def test_faithful_model_holds_with_two_gs() -> None:
-    rec = explore(CORE_212, "1.27", progress=False).result
+    rec = explore(CORE_212, "1.27", progress=True).result
     assert rec.verdict == Verdict.HOLDS, rec.counterexample and rec.counterexample.summary
 
 
@@ -50,7 +50,7 @@ def test_design_switch() -> None:
 
 def test_version_only_mutant_has_teeth() -> None:
     assert "V27-no-erase" in for_version("1.27") and "V27-no-erase" not in for_version("1.26")
-    rec = explore(Config(1, 1, 1), "1.27", "V27-no-erase", progress=False).result
+    rec = explore(Config(1, 1, 1), "1.27", "V27-no-erase", progress=True).result
     assert rec.verdict == Verdict.REFUTED and rec.details["violated"] == ["SECRET"]
 
 
@@ -59,8 +59,8 @@ def test_fusion_changes_no_verdict(go: str) -> None:
     """The fused blocks only leave out interleavings inside private runs: the unfused
     program reaches the same verdicts (more states), faithful and mutated."""
     cfg = Config(1, 1, 1, go=go)
-    fused = Explorer(Program(cfg, go=go)).run(progress=False)
-    plain = Explorer(Program(cfg, go=go, fuse=False)).run(progress=False)
+    fused = Explorer(Program(cfg, go=go)).run(progress=True)
+    plain = Explorer(Program(cfg, go=go, fuse=False)).run(progress=True)
     assert fused.complete and plain.complete
     assert not fused.violations and not plain.violations
     assert plain.states > fused.states
@@ -68,15 +68,7 @@ def test_fusion_changes_no_verdict(go: str) -> None:
 
     for mid in ("R16-no-recheck", "N9-switch-first"):
         prog = apply(Program(cfg, go=go, fuse=False), mid)
-        assert Explorer(prog).run(progress=False).violations, mid
-
-
-def _program_without(go: str, cfg: Config, step: str) -> Program:
-    prog = Program(cfg, go=go)
-    steps = {k: v for k, v in prog.steps.items() if k != step}
-    out = prog.mutated(f"without {step}", steps=steps)
-    out.finish()
-    return out
+        assert Explorer(prog).run(progress=True).violations, mid
 
 
 @pytest.mark.slow
@@ -87,8 +79,10 @@ def test_stop_the_world_waits_for_sysmon() -> None:
     after W visited its P, only sysmon's retake can stop that P. Without sysmon's timed
     wake-up during a stop, the explorer finds the world never stopping; the old design
     holds at the same size without it."""
-    prog = _program_without("1.27", CORE_212, "sysmon.timeout")
-    res = Explorer(prog).run(progress=False)
+    from entersys.model.mutants import apply
+
+    prog = apply(Program(CORE_212, go="1.27"), "Y-no-timed-wake")
+    res = Explorer(prog).run(progress=True)
     assert res.violations and res.violations[0].property in ("DEADLOCK", "P-STW")
     trace = [lab for lab, _ in Explorer(prog).trace_to(res, res.violations[0].state)][1:]
     names = [lab.split(":", 1)[1] for lab in trace]
@@ -96,7 +90,7 @@ def test_stop_the_world_waits_for_sysmon() -> None:
     begin = names.index("stw.begin26")
     switch = names.index("reentersyscall.5.casgstatus")
     assert gcwait < begin < switch  # read gcwaiting, W begins and scans, then the switch
-    rec = explore(CORE_212, "1.25", progress=False).result
+    rec = explore(CORE_212, "1.25", progress=True).result
     assert rec.verdict == Verdict.HOLDS
 
 
@@ -108,7 +102,7 @@ def test_retired_invariant_fails_by_design() -> None:
     cfg = with_parts(Config(1, 1, 1), ("blockhint",))
     ex = Explorer(Program(replace_go(cfg, "1.27"), go="1.27"), invariants=[inv],
                   engine="interpreted")
-    res = ex.run(progress=False)
+    res = ex.run(progress=True)
     assert [v.property for v in res.violations] == ["G-RUNNING-P"]
 
 
