@@ -43,6 +43,11 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "protocol-mutants": _verify_mutants,
 }
 
+# The options each group reads; `verify --asm` with no group that reads it is bad usage.
+GROUP_OPTIONS: dict[str, set[str]] = {
+    "errno": {"asm", "timeout_ms"},
+}
+
 CHECK_GROUPS: dict[str, GroupFn] = {
     "errno": _check_errno,
 }

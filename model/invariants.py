@@ -173,7 +173,7 @@ def no_user_code_without_p(prog: Program, v: View) -> Any:
     """An M running user code (or blocked in a raw syscall) owns a running P and its G is
     _Grunning (spec I11 and section 9)."""
     X = v.X
-    user = {prog.labels["user"], prog.labels["rawblock"]}
+    user = {prog.labels["user"], prog.labels["rawblock"], prog.labels["rawwait"]}
     conds = []
     for i in range(v.cfg.ms):
         pc, mp, g = v.m(i, "pc"), v.m(i, "p"), v.m(i, "curg")
@@ -230,7 +230,7 @@ def intended_terminal(prog: Program, s: Any) -> bool:
     """A state where every G waits in a blocking call for an event nobody can send, with
     W and F idle: a deadlock of the program, not of the runtime (concrete states only)."""
     L, labels = prog.layout, prog.labels
-    waiting = {labels["sysblock"], labels["rawblock"]}
+    waiting = {labels["sysblock"], labels["rawblock"], labels["rawwait"]}
     holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
     return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
             and s[L.index["w.pc"]] == labels["w.idle"]

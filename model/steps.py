@@ -194,6 +194,22 @@ def _raw_return(c: Ctx) -> Iterator[Any]:
     c.goto("user")
 
 
+@step("user.RawSyscall.wait", M, "user", "I11",
+      "syscall.RawSyscall on a pipe/socketpair/FUSE peer: no entersyscall; the M blocks in "
+      "the kernel holding its _Prunning P until another G has run (part `rawwait`)")
+def _raw_wait(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("rawwait")
+
+
+@step("RawSyscall.wakeup", M, "rawwait", "I11",
+      "the peer G has run (user.signal); the raw call returns")
+def _raw_wakeup(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("event") == 1
+    c.u.s("event", 0)
+    c.goto("user")
+
+
 # ==== reentersyscall (spec 3.1) =============================================================
 
 RE = "proc.go reentersyscall"
@@ -782,6 +798,6 @@ ALTERNATIVES = {
 }
 PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
           "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
-          "f.idle", "f.scan", "f.wait"]
+          "f.idle", "f.scan", "f.wait", "rawwait"]
 # Labels at which an M is inside a runtime prologue/epilogue (m.locks must be 1).
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "entersyscallblock")

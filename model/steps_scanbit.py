@@ -435,7 +435,7 @@ ALTERNATIVES = {
 }
 PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
           "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
-          "f.idle", "f.scan", "f.wait"]
+          "f.idle", "f.scan", "f.wait", "rawwait"]
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "exitsyscallTryGetP", "entersyscallblock")
 
 # The old design's definitions that Go 1.26+ runs unchanged (same code in proc.go).
@@ -443,7 +443,8 @@ SHARED = (
     # scheduler, user code, the system call itself
     "startm", "schedule", "gcstopm", "stopm", "runSafePointFn.sched", "runSafePointFn.user",
     "gosched", "user.signal", "user.Syscall", "user.entersyscallblock",
-    "user.RawSyscall.block", "RawSyscall.return", "syscall.return", "syscall.block",
+    "user.RawSyscall.block", "RawSyscall.return", "user.RawSyscall.wait", "RawSyscall.wakeup",
+    "syscall.return", "syscall.block",
     "syscall.wakeup",
     # reentersyscall: m.locks, stackguard, save, syscallsp, the G switch, sysmon wake-up
     "reentersyscall.1.locks", "reentersyscall.2.stackguard", "reentersyscall.3.save",

@@ -136,7 +136,17 @@ class Library:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else find_library()
-        self.dll = ctypes.CDLL(str(self.path))
+        try:
+            self.dll = ctypes.CDLL(str(self.path))
+        except OSError as e:
+            raise NativeLibraryMissing(f"cannot load {self.path}: {e}; unset {LIB_ENV} or "
+                                       "run `pip install -e .`") from None
+        missing = [s for s in [*_SIGNATURES, *(sym for sym, _ in VARIANTS.values())]
+                   if not hasattr(self.dll, s)]
+        if missing:
+            raise NativeLibraryMissing(f"{self.path} is not entersys's stub library (no "
+                                       f"symbol {missing[0]}); unset {LIB_ENV} or run "
+                                       "`pip install -e .`")
         for name, (argtypes, restype) in _SIGNATURES.items():
             fn = getattr(self.dll, name)
             fn.argtypes, fn.restype = argtypes, restype

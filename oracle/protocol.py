@@ -11,12 +11,14 @@ from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
 from entersys.oracle.explore import Explorer, ExploreResult
-from entersys.results import CheckResult, Verdict, timed
+from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 GROUP = "protocol-model"
 # `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
 # the GC scan bit, entersyscallblock and blocking RawSyscalls, which multiply the states.
-PART_SETS = {"core": ("stw", "sysmon"), "full": PARTS}
+# `rawwait` (a RawSyscall that waits on another G) is a misuse of RawSyscall, explored on
+# its own by raw_wait_witness, not part of either set.
+PART_SETS = {"core": ("stw", "sysmon"), "full": tuple(p for p in PARTS if p != "rawwait")}
 
 
 def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
@@ -72,6 +74,11 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         cex = ex.counterexample(res, res.violations[0], replay_command(cfg, go, mutant), rules)
     elif not res.complete:
         verdict = Verdict.UNKNOWN
+        cex = Counterexample(
+            summary=f"inconclusive: the state cap was reached ({max_states} states, "
+                    f"depth {res.depth}) before the exploration was exhaustive",
+            values={"reason": "max-states", "limit": max_states, "states": res.states},
+            replay=replay_command(cfg, go, mutant) + f" --max-states {max_states * 4}")
     else:
         verdict = Verdict.HOLDS
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
@@ -103,6 +110,9 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
     machine hunting it (configuration and examples needed in its details)."""
     out = []
     for mid in only or for_version(go):
+        if go not in MUTANTS[mid].versions:
+            out.append(not_applicable(go, mid))
+            continue
         rec = explore(cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
@@ -111,6 +121,16 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
         if hypothesis:
             out.append(hypothesis_result(go, mid))
     return out
+
+
+def not_applicable(go: str, mid: str) -> CheckResult:
+    """The record of a version-only mutant asked for on a version without its rule."""
+    m = MUTANTS[mid]
+    return CheckResult(f"protocol-mutants.go{go}.{mid}", "protocol-mutants",
+                       f"mutant {mid} ({m.rule}) is not applicable to Go {go}", "mutant",
+                       Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
+                       {"reason": f"{mid} exists only in Go {', '.join(m.versions)}",
+                        "rule": m.rule})
 
 
 def hypothesis_result(go: str, mid: str) -> CheckResult:
@@ -138,3 +158,37 @@ def hypothesis_result(go: str, mid: str) -> CheckResult:
 def verify_results(versions: tuple[str, ...] = VERSIONS,
                    configs: tuple[Config, ...] = VERIFY_CONFIGS) -> list[CheckResult]:
     return [explore(cfg, go).result for go in versions for cfg in configs]
+
+
+# The configuration of the raw-wait witness: 2 Ms, 1 P, 2 Gs, core parts.
+RAW_WAIT_CONFIG = with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"])
+
+
+def raw_wait_witness(go: str, path: str) -> CheckResult:
+    """The model's witness that a call which waits on another goroutine must not be a
+    RawSyscall: at 2 Ms / 1 P / 2 Gs with the core parts, G1 calls into the kernel and
+    returns only after another G has run (user.signal).
+
+    path="raw": the call is `RawSyscall` (part `rawwait`): no entersyscall, the P stays
+    _Prunning with its M blocked, sysmon cannot retake it and stop-the-world cannot stop
+    it, so the other G never runs: expected REFUTED (DEADLOCK), with the trace as the
+    record's counterexample. path="syscall": the call is `Syscall` (entersyscall; the P
+    goes _Psyscall and sysmon's retake hands it off): expected HOLDS.
+    Go 1.25 syscall/syscall_linux.go RawSyscall, runtime/proc.go retake.
+    Raises ValueError for an unknown go or path."""
+    if path not in ("raw", "syscall"):
+        raise ValueError(f"path must be 'raw' or 'syscall', not {path!r}")
+    if go not in VERSIONS:
+        raise ValueError(f"unknown Go version {go!r}; supported: {', '.join(VERSIONS)}")
+    cfg = replace(RAW_WAIT_CONFIG, rawwait=True) if path == "raw" else RAW_WAIT_CONFIG
+    run = explore(cfg, go)
+    rec = run.result
+    rec.id = f"{GROUP}.rawwait.go{go}.{path}"
+    rec.kind = "witness"
+    rec.expected = Verdict.REFUTED if path == "raw" else Verdict.HOLDS
+    call = "RawSyscall" if path == "raw" else "Syscall"
+    rec.title = (f"Go {go}: a {call} that returns only after another G has run, "
+                 "2 Ms / 1 P / 2 Gs: " + ("the other G starves (deadlock)" if path == "raw"
+                                         else "no deadlock"))
+    rec.details["path"] = path
+    return rec
