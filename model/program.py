@@ -262,7 +262,8 @@ class Program:
         in_program = {n for seq, _ in self.routines.values() for n in seq}
         optional = {"user.entersyscallblock": self.cfg.blockhint,
                     "user.RawSyscall.block": self.cfg.raw,
-                    "user.RawSyscall.wait": self.cfg.rawwait}
+                    "user.RawSyscall.wait": self.cfg.rawwait,
+                    "user.secretSignal": self.cfg.secret}
         for s in self.steps.values():
             if s.actor not in actors or not optional.get(s.name, True):
                 continue

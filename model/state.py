@@ -33,7 +33,7 @@ SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "loc
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
 # The optional parts of the model: the Config flags below, in this order.
-PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw", "rawwait")
+PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw", "rawwait", "secret")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Config:
     # Gs may make a RawSyscall that returns only after another G has run (a pipe, a
     # socketpair or FUSE peer): a misuse of RawSyscall, so off unless asked for
     rawwait: bool = False
+    secret: bool = True     # Go 1.27: signals in runtime/secret mode dirty signal stacks
 
     def validate(self) -> None:
         for name, n, lo in (("ms", self.ms, 1), ("ps", self.ps, 1), ("gs", self.gs, 1)):
