@@ -17,9 +17,8 @@ from entersys.model import status as st
 M_FIELDS = {"pc": "pc", "p": "pref", "oldp": "pref", "curg": "gref", "locks": "int",
             "syscalltick": "tick", "mcache": "int", "throw": "int", "pp": "pref",
             "tmp": "int",
-            # Go 1.26+: the syscallingThread an M holds in exitsyscallTryGetP (its M and G),
-            # and whether its signal stack holds secrets (Go 1.27 RuntimeSecret)
-            "sm": "mref", "sg": "gref", "sigsecret": "int"}
+            # Go 1.27: whether the M's signal stack holds secrets (runtime/secret)
+            "sigsecret": "int"}
 P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "stick",
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
             "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int"}
