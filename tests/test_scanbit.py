@@ -225,7 +225,7 @@ def test_cli_runs_the_new_design(cli) -> None:
     assert rec["verdict"] == "refuted" and rec["counterexample"]["trace"]
     r = cli("mutants", "--go", "1.26", "--only", "V27-no-erase", "--format", "json")
     assert r.returncode == 0, r.stderr  # 1.26 has no runtime/secret: not applicable
-    assert json.loads(r.stdout)["results"][0]["verdict"] == "not applicable"
+    assert json.loads(r.stdout)["results"][0]["verdict"] == "not-applicable"
 
 
 # -- the Hypothesis machine runs the new design and finds its mutants ----------------------
