@@ -113,7 +113,7 @@ def build_parser() -> _Parser:
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    m.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     m.add_argument("--only", action="append", metavar="MUTANT",
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
@@ -123,7 +123,7 @@ def build_parser() -> _Parser:
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    g.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
@@ -147,7 +147,7 @@ def build_parser() -> _Parser:
 def _add_model_options(p: argparse.ArgumentParser, versions: str) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    p.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     p.add_argument("--ms", type=_positive(), default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=_positive(), default=2, help="number of Ps")
     p.add_argument("--gs", type=_positive(), default=2, help="number of Gs")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.program import SYSMON, VERSIONS, Ctx, M, Program, Step
+from entersys.model.program import DESIGN_OF, SYSMON, VERSIONS, Ctx, M, Program, Step
 from entersys.model.state import Config
 
 Transform = Callable[[Program], Program]
@@ -23,7 +23,8 @@ class Mutant:
     description: str
     transform: Transform
     expect: str  # the property expected to catch it (documentation; any kill counts)
-    versions: tuple[str, ...] = VERSIONS  # the Go versions the broken rule exists in
+    # the Go versions the broken rule exists in (by default, the old design's)
+    versions: tuple[str, ...] = tuple(v for v in VERSIONS if DESIGN_OF[v] == "psyscall")
     config: Config | None = None  # where it is killed, if not in the catalog's default
 
 
@@ -221,6 +222,16 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            "later versions have no m.mcache)", _drop_write("exitsyscallfast.wirep", "mcache"),
            "I0 (lost mcache)", versions=("1.14",)),
 )}
+
+
+def _merge_designs() -> None:
+    """The Go 1.26+ design's mutants (entersys.model.mutants_scanbit) join the catalog."""
+    from entersys.model.mutants_scanbit import MUTANTS as scanbit
+
+    MUTANTS.update(scanbit)
+
+
+_merge_designs()
 
 
 def for_version(go: str) -> list[str]:

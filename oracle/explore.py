@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
+from entersys.model.invariants import Invariant
 from entersys.model.ops import CONCRETE
 from entersys.model.program import GC, PC_FIELD, SYSMON, THROWS, F, Instance, M, Program, W
 from entersys.model.state import Layout, View, initial_state
@@ -241,7 +241,7 @@ class Explorer:
         self.prog = prog
         self.L = prog.layout
         self.sym = Symmetry(self.L, symmetry)
-        self.invariants = invariants if invariants is not None else INVARIANTS
+        self.invariants = invariants if invariants is not None else prog.invariants
         if engine not in ("compiled", "interpreted"):
             raise ValueError(f"unknown engine {engine!r}")
         self.compiled = CompiledProgram(prog, self.invariants) if engine == "compiled" else None
@@ -336,7 +336,7 @@ class Explorer:
     def is_intended_terminal(self, s: State) -> bool:
         """Every G waits in a blocking call for an event nobody can send (a deadlock of the
         program, not of the runtime)."""
-        return intended_terminal(self.prog, s)
+        return self.prog.intended_terminal(s)
 
     def run(self, max_states: int = 2_000_000, progress: bool = True,
             stop_at_first: bool = True, record_actors: bool = False) -> ExploreResult:
