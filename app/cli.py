@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from entersys import __version__
+from entersys.cmd_report import side_outputs, side_preflight
 from entersys.output import OutputError, preflight, write_text
 from entersys.results import EXIT_FAIL, EXIT_USAGE, CheckResult, exit_code
 
@@ -48,6 +49,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="text", help=" or ".join(RENDERERS))
     p.add_argument("--out", metavar="FILE",
                    help="write the report to FILE (whole, once the run is done); - is stdout")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML report to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def _groups_help(kind: str) -> str:
@@ -73,9 +76,13 @@ def build_parser() -> _Parser:
     v.add_argument("--only", action="append", metavar="GROUP", help=_groups_help("verify"))
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc "
                    "(group errno)")
+    v.add_argument("--stubs", type=Path, help="prove this stub source instead of stubs.S "
+                   "(group errno)")
     v.add_argument("--timeout-ms", type=_positive(), default=None, metavar="MS",
                    help="per solver query, in milliseconds (groups with solver queries; "
                         "default 10000)")
+    v.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every protocol counterexample as ITF JSON into DIR")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -104,18 +111,25 @@ def build_parser() -> _Parser:
                    help="threads of the native engine, or SPIN's cores (default 1)")
     e.add_argument("--bitstate", action="store_true",
                    help="SPIN's supertrace (bitstate hashing; --engine spin only)")
+    e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
+                   help="fair-lasso liveness checks (auto: when the graph without "
+                        "symmetry is small enough)")
+    e.add_argument("--invariants", metavar="FILE.py",
+                   help="also check the inv_* predicates of this file (examples/invariants.py)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    m.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     m.add_argument("--only", action="append", metavar="MUTANT",
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
+    m.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    g.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
@@ -124,13 +138,22 @@ def build_parser() -> _Parser:
     g.add_argument("--gs", type=_positive(), default=1)
     g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
                    help="refuse a state graph larger than N states (default 5000)")
+    from entersys import cmd_lint, cmd_replay, cmd_report
+
+    cmd_report.add_parser(sub)
+    cmd_replay.add_parser(sub)
+    cmd_lint.add_parser(sub)
+
+    from entersys import cmd_gate
+
+    cmd_gate.add_parser(sub)
     return ap
 
 
 def _add_model_options(p: argparse.ArgumentParser, versions: str) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    p.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     p.add_argument("--ms", type=_positive(), default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=_positive(), default=2, help="number of Ps")
     p.add_argument("--gs", type=_positive(), default=2, help="number of Gs")
@@ -222,12 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
-            raise UsageError("a command is needed: verify, check, bench, explore, mutants or "
-                             "graph (see --help)")
+            raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
+                             "graph, report, replay, lint or gate (see --help)")
         from entersys.report import RENDERERS
 
         if getattr(opts, "format", "text") not in RENDERERS:
             raise UsageError(f"unknown format {opts.format!r}; known: {', '.join(RENDERERS)}")
+        from entersys import progress
+
+        progress.set_quiet(getattr(opts, "quiet", False))
         return _dispatch(opts, command)
     except (UsageError, OutputError) as e:
         _say(f"entersys: error: {e}")
@@ -262,9 +288,10 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
     if opts.command == "bench":
         from entersys import bench
 
-        preflight({"--out": opts.out})
+        preflight({"--out": opts.out, **side_preflight(opts)})
         results, extra = bench.run(quick=opts.quick)
-        _emit({"--out": (opts.out, _render(results, opts.format, command, extra))})
+        _emit({**side_outputs(opts, results, command, extra),
+               "--out": (opts.out, _render(results, opts.format, command, extra))})
         return exit_code(results)
     if opts.command == "explore":
         return _explore(opts, command)
@@ -272,6 +299,18 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         return _mutants(opts, command)
     if opts.command == "graph":
         return _graph(opts)
+    if opts.command in ("report", "replay"):
+        from entersys import cmd_replay, cmd_report
+
+        return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+
+        return cmd_lint.run(opts, command)
+    if opts.command == "gate":
+        from entersys import cmd_gate
+
+        return cmd_gate.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
@@ -281,15 +320,16 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
     groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
     names = _select(groups, opts.only)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
-    for dest, flag in (("asm", "--asm"), ("timeout_ms", "--timeout-ms")):
+    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
         if getattr(opts, dest, None) is not None and dest not in used:
             raise UsageError(f"{flag} has no effect on the selected groups "
                              f"({', '.join(names)})")
     if getattr(opts, "timeout_ms", None) is None and opts.command == "verify":
         opts.timeout_ms = 10_000
-    if getattr(opts, "asm", None) is not None:
-        _check_text_file("--asm", opts.asm)
-    preflight({"--out": opts.out})
+    for dest in ("asm", "stubs"):
+        if getattr(opts, dest, None) is not None:
+            _check_text_file(f"--{dest}", getattr(opts, dest))
+    preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.command == "check":
         _hypothesis_home()
         from entersys.native import NativeLibraryMissing, library
@@ -299,7 +339,8 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
         except NativeLibraryMissing as e:
             raise UsageError(str(e)) from None
     results = _run_groups(groups, names, opts)
-    _emit({"--out": (opts.out, _render(results, opts.format, command))})
+    _emit({**side_outputs(opts, results, command),
+           "--out": (opts.out, _render(results, opts.format, command))})
     return exit_code(results)
 
 
@@ -340,6 +381,14 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         if opts.go not in MUTANTS[opts.mutant].versions:
             raise UsageError(f"mutant {opts.mutant} does not exist in Go {opts.go} (only in "
                              f"{', '.join(MUTANTS[opts.mutant].versions)})")
+    user = None
+    if opts.invariants is not None:
+        from entersys.model.invariants import load_user_invariants
+
+        try:
+            user = (opts.invariants, load_user_invariants(opts.invariants))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     if opts.engine not in protocol.ENGINES:
         raise UsageError(f"unknown --engine {opts.engine!r}; known: "
                          + ", ".join(protocol.ENGINES))
@@ -347,18 +396,22 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         raise UsageError("--cores must be between 1 and 8")
     if opts.bitstate and opts.engine != "spin":
         raise UsageError("--bitstate needs --engine spin")
-    preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf})
+    preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
     run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                           max_states=opts.max_states, engine=opts.engine,
+                           max_states=opts.max_states,  # type: ignore[arg-type]
+                           liveness={"auto": None, "on": True, "off": False}[opts.liveness],
+                           user_invariants=user, engine=opts.engine,
                            progress=_progress_line if sys.stderr.isatty() else True,
-                           cores=opts.cores, bitstate=opts.bitstate)  # type: ignore[arg-type]
+                           cores=opts.cores, bitstate=opts.bitstate)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     rec = run.result
+    recs = [rec, *run.liveness]  # liveness records beside the safety record
+    witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
     itf = None
     if opts.itf is not None:
-        if rec.counterexample and rec.counterexample.itf:
-            itf = json.dumps(rec.counterexample.itf, indent=1) + "\n"
+        if witness is not None:
+            itf = json.dumps(witness.counterexample.itf, indent=1) + "\n"  # type: ignore[union-attr]
         else:
             rec.details["itf"] = f"no counterexample, so {opts.itf} was not written"
             _say(f"entersys: no counterexample, so --itf {opts.itf} was not written")
@@ -373,8 +426,9 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         except StateGraphTooLarge as e:
             raise UsageError(f"--dot: {e}") from None
     _emit({"--itf": (opts.itf, itf), "--dot": (opts.dot, dot),
-           "--out": (opts.out, _render([rec], opts.format, command))})
-    return exit_code([rec])
+           **side_outputs(opts, recs, command),
+           "--out": (opts.out, _render(recs, opts.format, command))})
+    return exit_code(recs)
 
 
 def _progress_line(p: dict) -> None:
@@ -392,12 +446,13 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
-    preflight({"--out": opts.out})
+    preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.hypothesis:
         _hypothesis_home()
     only = list(dict.fromkeys(opts.only)) if opts.only else None
     results = protocol.mutant_results(opts.go, only=only, hypothesis=opts.hypothesis)
-    _emit({"--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
+    _emit({**side_outputs(opts, results, command, {"model_gaps": GAPS}),
+           "--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
     return exit_code(results)
 
 
@@ -451,15 +506,15 @@ def _graph(opts: argparse.Namespace) -> int:
 
 
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:
-    from entersys.proofs.asm import AsmError
+    from entersys.proofs.errno_stubs import StubSourceError
     from entersys.results import Counterexample, Verdict
 
     results: list[CheckResult] = []
     for name in names:
         try:
             results.extend(groups[name](opts))
-        except AsmError as e:
-            raise UsageError(f"cannot read the assembly: {e}") from None
+        except StubSourceError as e:
+            raise UsageError(f"cannot prove the given sources: {e}") from None
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as e:  # noqa: BLE001 - a group that crashes is a finding

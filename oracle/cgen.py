@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import z3
-from entersys.model.invariants import INVARIANTS, Invariant, terminal
+from entersys.model.invariants import Invariant, terminal
 from entersys.model.program import F, Instance, M, Program, W
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
 
@@ -156,7 +156,7 @@ def generate(prog: Program, invariants: list[Invariant] | None = None,
         out.append("  return 0;\n}")
     else:
         out.append("int es_normalize(int16_t *n) { (void)n; return 0; }")
-    invs = invariants if invariants is not None else INVARIANTS
+    invs = invariants if invariants is not None else prog.invariants
     terms = [tr(simp(symbolic_invariant(prog, inv, sym))) for inv in invs]
     out.append("int es_all_inv(const int16_t *s) {\n  return "
                + (" && ".join(f"({t})" for t in terms) or "1") + ";\n}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from entersys.model.invariants import INVARIANTS, terminal
+from entersys.model.invariants import Invariant, terminal
 from entersys.model.program import Instance, Program
 from entersys.model.state import Config, initial_state
 from entersys.oracle.cgen import CTranslator, simp
@@ -62,7 +62,8 @@ class Promela:
     instances: list[Instance]
 
 
-def generate(prog: Program, hidden: bool = True) -> Promela:
+def generate(prog: Program, hidden: bool = True,
+             invariants: list[Invariant] | None = None) -> Promela:
     """The Promela model of one program: one global `short` per field, initialised to the
     (normal-form) initial state; one process looping over one d_step per instance. The
     temporaries of the simultaneous assignments are `hidden` globals (not in the state
@@ -75,7 +76,8 @@ def generate(prog: Program, hidden: bool = True) -> Promela:
     init = list(initial_state(L, prog.labels))
     normalize_ticks(L, init)
     insts = list(prog.instances())
-    inv = " && ".join(f"({tr(simp(symbolic_invariant(prog, i, sym)))})" for i in INVARIANTS)
+    invs = prog.invariants if invariants is None else invariants
+    inv = " && ".join(f"({tr(simp(symbolic_invariant(prog, i, sym)))})" for i in invs)
     norm = {p: tr(simp(v)) for p, v in tick_normal_form(L, sym.view).items()}
     term = tr(simp(terminal(prog, sym.view)))
     ntemp = max([len(norm)] + [len(symbolic_step(prog, i, sym).writes) for i in insts])
@@ -140,6 +142,7 @@ def check_tools() -> None:
 
 
 def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: int = 1_000_000,
+             invariants: list[Invariant] | None = None,
              memory_mb: int = 3000, hash_bits: int = 24, collapse: bool = False,
              time_limit: float | None = None, timeout: float = SPIN_TIMEOUT) -> SpinRun:
     """Verify the generated model with SPIN's depth-first search (its multi-core mode,
@@ -149,7 +152,7 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
     `time_limit` interrupts pan after that many seconds (a throughput sample: the run is
     then incomplete). Raises SpinError if a tool is missing or fails."""
     check_tools()
-    pml = generate(prog, hidden=cores == 1)
+    pml = generate(prog, hidden=cores == 1, invariants=invariants)
     flags = ["-O2", "-DSAFETY", f"-DMEMLIM={memory_mb}", "-DVECTORSZ=4096"]
     if bitstate:
         flags.append("-DBITSTATE")
@@ -261,7 +264,8 @@ def trail_path(ex: Explorer, insts: list[Instance], trail: list[int]) -> list[tu
 
 
 def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
-                 max_states: int = 5_000_000, cores: int = 1, bitstate: bool = False) -> Any:
+                 max_states: int = 5_000_000, cores: int = 1, bitstate: bool = False,
+                 extra_invariants: list[Invariant] | None = None) -> Any:
     """`entersys explore --engine spin`: the same record as the other engines (safety and
     deadlocks; SPIN does not run our progress checks), with SPIN's figures in details."""
     from entersys.model.mutants import MUTANTS
@@ -275,9 +279,10 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
     with timed() as t:
         prog = build_program(cfg, go, mutant)
-        ex = Explorer(prog, symmetry=False)
+        invs = prog.invariants + (extra_invariants or [])
+        ex = Explorer(prog, symmetry=False, invariants=invs)
         try:
-            run = run_spin(prog, cores=cores, bitstate=bitstate)
+            run = run_spin(prog, cores=cores, bitstate=bitstate, invariants=invs)
         except (SpinError, OSError, subprocess.SubprocessError) as e:
             err = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", Verdict.ERROR,
                               expected, t(), Counterexample(summary=f"SPIN failed: {e}"),
@@ -286,7 +291,7 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     cex = None
     violated: list[str] = []
     if run.errors:
-        path = trail_path(ex, generate(prog).instances if run.trail is not None else [],
+        path = trail_path(ex, list(prog.instances()) if run.trail is not None else [],
                           run.trail or [])
         last = path[-1][1]
         if run.deadlock:
