@@ -136,7 +136,7 @@ class NativeResult(ExploreResult):
     def state(self, k: int) -> State:
         return self._ex.state(k)
 
-    def edges(self) -> Iterator[tuple[int, int, str]]:
+    def edge_list(self) -> Iterator[tuple[int, int, str]]:
         """Every edge of an exhaustive run as (source id, target id, instance label) (ids in
         BFS order; 0 is the initial state). Empty unless the run recorded edges."""
         lib, h = self._ex.lib, self._ex.handle

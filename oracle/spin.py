@@ -240,7 +240,8 @@ def _parse(run: SpinRun) -> None:
     elapsed = _num(r"elapsed time ([\d.e+]+) seconds", out, float)
     if elapsed:
         run.seconds = elapsed
-    run.complete = (not run.interrupted and "max search depth too small" not in out
+    run.complete = (not run.interrupted and "Search not completed" not in out
+                    and "MEMLIM bound" not in out and "max search depth too small" not in out
                     and "out of memory" not in out and "error: max search depth" not in out)
 
 

@@ -89,7 +89,7 @@ def test_edges_of_an_exhaustive_run() -> None:
     prog = program(1, 1, 1, foreachp=False, gc=False, blockhint=False, raw=False)
     ex = NativeExplorer(prog)
     res = ex.run()
-    edges = list(res.edges())
+    edges = list(res.edge_list())
     assert len(edges) == res.transitions
     labels = {i.label for i in prog.instances()}
     assert all(0 <= a < res.states and 0 <= b < res.states and lab in labels
@@ -123,11 +123,11 @@ def test_engine_options_bad_input_exit_2(cli, args, needle) -> None:
 def test_cli_explore_native_json(cli) -> None:
     import json
 
-    r = cli("explore", "--ms", "2", "--ps", "1", "--gs", "1", "--cores", "2",
-            "--format", "json")
+    r = cli("explore", "--go", "1.25", "--ms", "2", "--ps", "1", "--gs", "1", "--cores", "2",
+            "--liveness", "off", "--format", "json")
     assert r.returncode == 0, r.stderr
     [rec] = json.loads(r.stdout)["results"]
-    py = Explorer(program(2, 1, 1, foreachp=False, gc=False, blockhint=False,
-                          raw=False)).run()
+    py = Explorer(program(2, 1, 1, "1.25", foreachp=False, gc=False, blockhint=False,
+                          raw=False, secret=False)).run()
     assert rec["details"]["engine"] == "native" and rec["details"]["cores"] == 2
     assert rec["details"]["states"] == py.states and rec["verdict"] == "holds"

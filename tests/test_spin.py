@@ -55,7 +55,7 @@ def test_a_mutant_trail_replays_through_our_steps() -> None:
 def test_cli_explore_spin_mutant(cli) -> None:
     import json
 
-    r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--parts", "full",
+    r = cli("explore", "--go", "1.25", "--ms", "1", "--ps", "1", "--gs", "1", "--parts", "full",
             "--mutant", "R7-store-first", "--engine", "spin", "--format", "json")
     assert r.returncode == 0, r.stderr  # the mutant is refuted, as expected
     [rec] = json.loads(r.stdout)["results"]
