@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import program
-from entersys.model.mutants import for_version
+from entersys.model.mutants import MUTANTS, for_version
 from entersys.model.state import Config
 from entersys.oracle.explore import Explorer
 from entersys.oracle.native_explore import NativeExplorer, build
@@ -62,16 +62,21 @@ def test_two_threads_give_the_same_run() -> None:
                          + [("1.14", m) for m in for_version("1.14")
                             if m not in for_version("1.25")])
 def test_native_kills_every_mutant_like_python(go: str, mid: str) -> None:
-    py = explore(MUTANT_CONFIG, go, mid).result
-    nat = explore(MUTANT_CONFIG, go, mid, engine="native")
+    cfg = MUTANTS[mid].config or MUTANT_CONFIG
+    py = explore(cfg, go, mid).result
+    nat = explore(cfg, go, mid, engine="native")
     rec = nat.result
     assert rec.verdict == Verdict.REFUTED == py.verdict
     assert rec.details["violated"] == py.details["violated"]
+    assert rec.details["killed_by"] == py.details["killed_by"]
     assert rec.details["trace_length"] == py.details["trace_length"]
     # the trace is a real run of the mutant's steps from the initial state
     trace = [step.actor + ":" + step.step for step in rec.counterexample.trace]
-    rp = replay(nat.explorer.prog, trace)
-    assert (len(trace), rec.details["violated"][0]) in rp.violated
+    rp = replay(nat.explorer.prog, trace)  # raises if a step is not enabled
+    assert len(rp.states) == len(trace) + 1
+    first = rec.details["killed_by"]
+    if first in {inv.id for inv in nat.explorer.invariants}:
+        assert (len(trace), first) in rp.violated
 
 
 def test_native_finds_a_deadlock() -> None:
