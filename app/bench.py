@@ -158,8 +158,8 @@ def _guarded_group(cid: str, title: str,
     return out or [crashed]
 
 
-def run(quick: bool = False, explore: bool = True,
-        errno_arch: bool = True) -> tuple[list[CheckResult], dict]:
+def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
+        gate: bool = True) -> tuple[list[CheckResult], dict]:
     """Measure everything once; returns the records and a figures summary for the report."""
     plan = QUICK if quick else FULL
     results: list[CheckResult] = []
@@ -231,9 +231,18 @@ def run(quick: bool = False, explore: bool = True,
         extra.update(figures)
         return recs
 
+    def design_group() -> list[CheckResult]:
+        from entersys.bench_design import design_comparison
+
+        recs, figures = design_comparison(quick)
+        extra.update(figures)
+        return recs
+
     if explore:
         results += _guarded_group("bench.explore", "protocol explorer throughput",
                                   explore_group)
+        results += _guarded_group("bench.design", "old against new protocol design",
+                                  design_group)
 
     def errno_arch_group() -> list[CheckResult]:
         from entersys.proofs import errno_arch_bench
@@ -246,6 +255,16 @@ def run(quick: bool = False, explore: bool = True,
         results += _guarded_group("bench.errno-arch.spread",
                                   "errno-arch install cost and proof time per arch",
                                   errno_arch_group)
+    if gate:
+        from entersys.gate.bench import gate_timing
+
+        def gate_group() -> list[CheckResult]:
+            recs, figures = gate_timing()
+            extra.update(figures)
+            return recs
+
+        results += _guarded_group("bench.gate", "entersys gate on one tree, cold and warm",
+                                  gate_group)
     return results, extra
 
 
