@@ -330,19 +330,19 @@ def take_p(c: Ctx, resumed: bool = True) -> Iterator[Any]:
 
 @step("sysmon.timeout", SYSMON, "y.sleep", "N3",
       "go1.27.3 proc.go sysmon: notetsleep(&sched.sysmonnote, min(forcegcperiod/2, next "
-      "timer)) times out while gcwaiting is set; sysmon goes on to retake")
+      "timer)) times out while gcwaiting is set; lock(&sched.lock); sysmon then always "
+      "runs retake, which visits P p", ("p",))
 def _ytimeout(c: Ctx) -> Iterator[Any]:
     # The old design's model lets sysmon wake only through the note or with the world
     # running (sysmon.wake): its stop-the-world never needs sysmon. In this design a P
     # whose G switched to _Gsyscall after W's scan is stopped only by sysmon's retake
-    # (handoffp with gcwaiting), so the timed wake-up during a stop is modelled too.
-    # Wake-ups that find no P attached to a syscalling G change nothing and are left out.
-    v = c.v
-    attached = c.X.or_(*[syscalling_thread(c, j + 1)[0] for j in range(v.cfg.ps)])
-    # (Go then takes sched.lock to clear sysmonwait: the wake-up waits for the lock.)
-    yield c.X.and_(v.s("gcwaiting") == 1, attached, v.s("lock") == LOCK_FREE)
+    # (handoffp with gcwaiting), so the timed wake-up during a stop is modelled, and it
+    # goes straight into retake's visit of an attached P (Go's loop never sleeps again
+    # before retake; wake-ups that find no such P change nothing and are left out).
+    gen = _ypick(c)
+    yield c.X.and_(next(gen), c.v.s("gcwaiting") == 1)
+    yield from gen
     c.u.s("sysmonwait", 0)
-    c.goto("y.run")
 
 
 @step("retake.preempt26", SYSMON, "y.run", "I11",
