@@ -508,6 +508,8 @@ def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> lis
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as e:  # noqa: BLE001 - a group that crashes is a finding
+            if _is_interrupt(e):
+                raise KeyboardInterrupt from e
             results.append(CheckResult(
                 f"{name}.group-error", name, f"the {name} group ran to completion", "fault",
                 Verdict.ERROR, Verdict.HOLDS, 0.0,
