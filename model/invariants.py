@@ -289,9 +289,6 @@ KILL_KINDS = {
     "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
     "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",
     "R1-LOCKS": "restated-order", "I5": "restated-order", "STW-HANDSHAKE": "restated-order",
-    # the Go 1.26+ design (entersys.model.invariants_scanbit)
-    "I7-SCAN": "lost-or-duplicated", "I7-WIRE": "inconsistent-data",
-    "I4-UNWIRED": "inconsistent-data", "I10": "inconsistent-data", "SECRET": "inconsistent-data",
 }
 
 
