@@ -311,6 +311,9 @@ class ExploreResult:
         return self.states / self.seconds if self.seconds else 0.0
 
 
+_REF_PREFIX = {"pref": "p", "mref": "m", "gref": "g"}
+
+
 class Explorer:
     def __init__(self, prog: Program, symmetry: bool = True,
                  invariants: list[Invariant] | None = None, engine: str = "compiled") -> None:
@@ -566,6 +569,13 @@ class Explorer:
                 v = st.P_NAMES.get(v, v)
             elif name.startswith("g") and f == "status" and name[1].isdigit():
                 v = st.G_NAMES.get(v, v)
+            elif L.kinds[pos] in _REF_PREFIX:
+                # references are stored 1-based (0 = nil); shown by the 0-based names the
+                # fields themselves use, so "m0.p: nil -> p0" reads as it should
+                v = f"{_REF_PREFIX[L.kinds[pos]]}{v - 1}" if v else "nil"
+            elif L.kinds[pos] == "qref":
+                v = ("none" if v == 0 else "global runq" if v == self.prog.cfg.ps + 1
+                     else f"p{v - 1}.runq")
             out[name] = v
         return out
 
