@@ -76,6 +76,8 @@ def build_parser() -> _Parser:
     v.add_argument("--only", action="append", metavar="GROUP", help=_groups_help("verify"))
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc "
                    "(group errno)")
+    v.add_argument("--stubs", type=Path, help="prove this stub source instead of stubs.S "
+                   "(group errno)")
     v.add_argument("--timeout-ms", type=_positive(), default=None, metavar="MS",
                    help="per solver query, in milliseconds (groups with solver queries; "
                         "default 10000)")
@@ -103,10 +105,15 @@ def build_parser() -> _Parser:
     e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     e.add_argument("--max-states", type=_positive(), default=5_000_000, metavar="N",
                    help="stop (inconclusive, exit 3) after N states (default 5000000)")
+    e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
+                   help="fair-lasso liveness checks (auto: when the graph without "
+                        "symmetry is small enough)")
+    e.add_argument("--invariants", metavar="FILE.py",
+                   help="also check the inv_* predicates of this file (examples/invariants.py)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    m.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     m.add_argument("--only", action="append", metavar="MUTANT",
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
@@ -116,7 +123,7 @@ def build_parser() -> _Parser:
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    g.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
@@ -125,17 +132,22 @@ def build_parser() -> _Parser:
     g.add_argument("--gs", type=_positive(), default=1)
     g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
                    help="refuse a state graph larger than N states (default 5000)")
-    from entersys import cmd_replay, cmd_report
+    from entersys import cmd_lint, cmd_replay, cmd_report
 
     cmd_report.add_parser(sub)
     cmd_replay.add_parser(sub)
+    cmd_lint.add_parser(sub)
+
+    from entersys import cmd_gate
+
+    cmd_gate.add_parser(sub)
     return ap
 
 
 def _add_model_options(p: argparse.ArgumentParser, versions: str) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    p.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     p.add_argument("--ms", type=_positive(), default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=_positive(), default=2, help="number of Ps")
     p.add_argument("--gs", type=_positive(), default=2, help="number of Gs")
@@ -228,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
             raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
-                             "graph, report or replay (see --help)")
+                             "graph, report, replay, lint or gate (see --help)")
         from entersys.report import RENDERERS
 
         if getattr(opts, "format", "text") not in RENDERERS:
@@ -285,6 +297,14 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         from entersys import cmd_replay, cmd_report
 
         return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+
+        return cmd_lint.run(opts, command)
+    if opts.command == "gate":
+        from entersys import cmd_gate
+
+        return cmd_gate.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
@@ -294,14 +314,15 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
     groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
     names = _select(groups, opts.only)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
-    for dest, flag in (("asm", "--asm"), ("timeout_ms", "--timeout-ms")):
+    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
         if getattr(opts, dest, None) is not None and dest not in used:
             raise UsageError(f"{flag} has no effect on the selected groups "
                              f"({', '.join(names)})")
     if getattr(opts, "timeout_ms", None) is None and opts.command == "verify":
         opts.timeout_ms = 10_000
-    if getattr(opts, "asm", None) is not None:
-        _check_text_file("--asm", opts.asm)
+    for dest in ("asm", "stubs"):
+        if getattr(opts, dest, None) is not None:
+            _check_text_file(f"--{dest}", getattr(opts, dest))
     preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.command == "check":
         _hypothesis_home()
@@ -354,14 +375,26 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         if opts.go not in MUTANTS[opts.mutant].versions:
             raise UsageError(f"mutant {opts.mutant} does not exist in Go {opts.go} (only in "
                              f"{', '.join(MUTANTS[opts.mutant].versions)})")
+    user = None
+    if opts.invariants is not None:
+        from entersys.model.invariants import load_user_invariants
+
+        try:
+            user = (opts.invariants, load_user_invariants(opts.invariants))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
     run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                           max_states=opts.max_states)  # type: ignore[arg-type]
+                           max_states=opts.max_states,  # type: ignore[arg-type]
+                           liveness={"auto": None, "on": True, "off": False}[opts.liveness],
+                           user_invariants=user)
     rec = run.result
+    recs = [rec, *run.liveness]  # liveness records beside the safety record
+    witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
     itf = None
     if opts.itf is not None:
-        if rec.counterexample and rec.counterexample.itf:
-            itf = json.dumps(rec.counterexample.itf, indent=1) + "\n"
+        if witness is not None:
+            itf = json.dumps(witness.counterexample.itf, indent=1) + "\n"  # type: ignore[union-attr]
         else:
             rec.details["itf"] = f"no counterexample, so {opts.itf} was not written"
             _say(f"entersys: no counterexample, so --itf {opts.itf} was not written")
@@ -374,9 +407,9 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         except StateGraphTooLarge as e:
             raise UsageError(f"--dot: {e}") from None
     _emit({"--itf": (opts.itf, itf), "--dot": (opts.dot, dot),
-           **side_outputs(opts, [rec], command),
-           "--out": (opts.out, _render([rec], opts.format, command))})
-    return exit_code([rec])
+           **side_outputs(opts, recs, command),
+           "--out": (opts.out, _render(recs, opts.format, command))})
+    return exit_code(recs)
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
@@ -447,15 +480,15 @@ def _graph(opts: argparse.Namespace) -> int:
 
 
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:
-    from entersys.proofs.asm import AsmError
+    from entersys.proofs.errno_stubs import StubSourceError
     from entersys.results import Counterexample, Verdict
 
     results: list[CheckResult] = []
     for name in names:
         try:
             results.extend(groups[name](opts))
-        except AsmError as e:
-            raise UsageError(f"cannot read the assembly: {e}") from None
+        except StubSourceError as e:
+            raise UsageError(f"cannot prove the given sources: {e}") from None
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as e:  # noqa: BLE001 - a group that crashes is a finding
