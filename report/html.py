@@ -105,9 +105,9 @@ def _step_name(step: str) -> str:
 def trace_rows(trace: list[dict[str, Any]], go: str | None,
                loop: int | None = None) -> tuple[list[tuple[str, str]], list[Row]]:
     """(lanes as (id, heading), one Row per trace step)."""
-    from entersys.model.program import _default_steps
+    from entersys.report.sources import steps_of
 
-    steps = _default_steps()
+    steps = steps_of(go)
     lanes = _lanes(trace)
     rows = []
     for stp in trace:

@@ -154,9 +154,9 @@ def test_step_source_lines_are_go_func_lines() -> None:
     root = goroot("1.25.5")
     links = step_links("1.25")
     assert "reentersyscall.5.casgstatus" in links and "retake.cas" in links
-    from entersys.model.program import _default_steps
+    from entersys.report.sources import steps_of
 
-    for name, st in _default_steps().items():
+    for name, st in steps_of("1.25").items():
         link = source_link(st.source, "1.25", root)
         if link is None:
             continue
