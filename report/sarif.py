@@ -27,7 +27,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.
 MAX_RESULTS = 25_000
 MAX_THREADFLOW_LOCATIONS = 10_000
 MAX_RULES = 25_000
-_PROP_RE = re.compile(r"^(\S+) \((\w+)\) violated: ([^;]*)")
+_PROP_RE = re.compile(r"^(\S+) \(([^)]*)\) violated(?: under fairness)?: ([^;]*)")
 _GO_RE = re.compile(r"\bgo(\d+\.\d+)\b")
 
 

@@ -32,9 +32,12 @@ def test_every_mutant_counterexample_reproduces(catalog) -> None:
     for s in saved:
         rec = replay_result(s)
         assert rec.verdict == Verdict.REFUTED and rec.status == Status.PASS, rec.details
-        # and the faithful model does not exhibit it
-        ok, why = reproduces(program_from_command(s.program, faithful=True), s.labels, s.prop)
-        assert not ok, (s.check, why)
+        # and the faithful model does not exhibit it (a lasso's fairness is not re-checked
+        # by replay, so only safety traces are held to this)
+        if s.loop is None:
+            ok, why = reproduces(program_from_command(s.program, faithful=True), s.labels,
+                                 s.prop)
+            assert not ok, (s.check, why)
 
 
 def test_cut_trace_does_not_reproduce(catalog) -> None:
