@@ -40,6 +40,7 @@ class Saved:
     labels: list[str]
     prop: str | None
     program: str
+    loop: int | None = None   # a lasso's cycle starts at the state after this step
 
 
 def program_from_command(command: str, faithful: bool = False) -> Program:
@@ -63,15 +64,48 @@ def program_from_command(command: str, faithful: bool = False) -> Program:
     return build_program(cfg, opts.go, None if faithful else opts.mutant)  # type: ignore[arg-type]
 
 
-def reproduces(prog: Program, labels: list[str], prop: str | None) -> tuple[bool, str]:
+def _lasso(prog: Program, rep: Any, n: int, loop: int) -> tuple[bool, str]:
+    """A lasso replays when its cycle closes (the state after step n is, up to tick
+    normalisation, the state after step `loop`) or, for a stall (loop == n), when only the
+    environment (a new GC, stop-the-world or forEachP round) could step there. Fairness is
+    the explorer's judgement and is not re-checked here."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+    from entersys.oracle.explore import normalize_ticks
+    from entersys.oracle.liveness import ENV_STEPS
+
+    if loop < n:
+        a, b = list(rep.states[loop]), list(rep.states[n])
+        normalize_ticks(prog.layout, a)
+        normalize_ticks(prog.layout, b)
+        if a != b:
+            return False, f"the cycle does not close: the state after step {n} is not the " \
+                          f"state after step {loop}"
+        return True, f"the cycle of steps {loop + 1}-{n} closes"
+    s = rep.states[n]
+    view = View(prog.layout, CONCRETE, s.__getitem__)
+    live = sorted({inst.label for inst in prog.instances()
+                   if inst.step.name not in ENV_STEPS and prog.apply(inst, view, bool)[0]})
+    if live:
+        return False, f"not a stall: after step {n}, {live[0]} can still step"
+    return True, f"after step {n} only a new GC or stop-the-world round could step"
+
+
+def reproduces(prog: Program, labels: list[str], prop: str | None,
+               loop: int | None = None) -> tuple[bool, str]:
     """(True, why) when the labels replay on `prog` with every step enabled and `prop`
-    (any invariant when None) violated after the last step; (False, why) otherwise."""
+    (any invariant when None) violated after the last step, or, for a lasso (`loop`, the
+    step after which its cycle starts), when the cycle closes (see _lasso); (False, why)
+    otherwise."""
     from entersys.oracle.replay import ReplayError, replay
 
     try:
         rep = replay(prog, labels)
     except ReplayError as e:
         return False, str(e)
+    if loop is not None:
+        ok, why = _lasso(prog, rep, len(labels), loop)
+        return ok, f"{prop or 'lasso'}: {why}"
     last = sorted({inv for k, inv in rep.violated if k == len(labels)})
     if prop is None and last:
         return True, f"{', '.join(last)} violated after step {len(labels)}"
@@ -108,8 +142,9 @@ def _from_json(doc: dict[str, Any]) -> list[Saved]:
         program, prop = str(cex.get("replay") or ""), m.group(1) if m else None
         if not program and r.get("kind") == "hypothesis":
             program, prop = _hypothesis_program(r)
+        loop = (cex.get("itf") or {}).get("loop")
         out.append(Saved(str(r["id"]), [f"{s['actor']}:{s['step']}" for s in cex["trace"]],
-                         prop, program))
+                         prop, program, loop if isinstance(loop, int) else None))
     return out
 
 
@@ -117,8 +152,9 @@ def _from_itf(doc: dict[str, Any], name: str) -> Saved:
     meta = doc.get("#meta", {})
     m = _PROP_RE.match(str(meta.get("summary", "")))
     labels = [str(s["#meta"]["action"]) for s in doc["states"][1:]]
+    loop = doc.get("loop")
     return Saved(str(meta.get("check", name)), labels, m.group(1) if m else None,
-                 str(meta.get("replay", "")))
+                 str(meta.get("replay", "")), loop if isinstance(loop, int) else None)
 
 
 def load(path: Path) -> list[Saved]:
@@ -154,7 +190,7 @@ def replay_result(s: Saved) -> CheckResult:
         except ReplayInputError as e:
             return CheckResult(f"{GROUP}.{s.check}", GROUP, title, "replay", Verdict.ERROR,
                                Verdict.REFUTED, t(), Counterexample(str(e)))
-        ok, why = reproduces(prog, s.labels, s.prop)
+        ok, why = reproduces(prog, s.labels, s.prop, s.loop)
     cex = Counterexample(f"{len(s.labels)} steps: {why}", replay=s.program) if ok else None
     return CheckResult(f"{GROUP}.{s.check}", GROUP, title, "replay",
                        Verdict.REFUTED if ok else Verdict.HOLDS, Verdict.REFUTED, t(), cex,
@@ -178,6 +214,7 @@ from entersys.cmd_replay import program_from_command, reproduces
 CHECK = {check!r}
 PROGRAM = {program!r}
 PROPERTY = {prop!r}
+LOOP = {loop!r}
 LABELS = [
 {labels}
 ]
@@ -185,7 +222,8 @@ LABELS = [
 
 def test_counterexample_reproduces():
     faithful = os.environ.get("ENTERSYS_REPLAY_PROGRAM") == "faithful"
-    ok, why = reproduces(program_from_command(PROGRAM, faithful=faithful), LABELS, PROPERTY)
+    ok, why = reproduces(program_from_command(PROGRAM, faithful=faithful), LABELS, PROPERTY,
+                         LOOP)
     assert ok, f"{{CHECK}} no longer reproduces: {{why}}"
 '''
 
@@ -198,6 +236,7 @@ def emit_pytest(s: Saved, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     name = "test_replay_" + re.sub(r"\W", "_", s.check) + ".py"
     text = _TEMPLATE.format(check=s.check, doc=EMITTED_DOC, program=s.program, prop=s.prop,
+                            loop=s.loop,
                             labels="\n".join(f"    {lab!r}," for lab in s.labels))
     path = directory / name
     write_text(path, text, "--emit-pytest")

@@ -79,8 +79,9 @@ def _s(v: Any) -> str:
 
 
 def _loop_start(cex: dict[str, Any]) -> int | None:
-    """The trace step a lasso's cycle starts at (1-based), from `loop` in the
-    counterexample, its values, or its ITF (state index = step number)."""
+    """The state a lasso's cycle starts at, as the step after which it is reached (ITF's
+    `loop` state index: 0 is the initial state); the cycle's steps are those after it.
+    From `loop` in the counterexample, its values, or its ITF."""
     for src in (cex, cex.get("values") or {}, cex.get("itf") or {}):
         v = src.get("loop")
         if isinstance(v, int):
@@ -105,9 +106,9 @@ def _step_name(step: str) -> str:
 def trace_rows(trace: list[dict[str, Any]], go: str | None,
                loop: int | None = None) -> tuple[list[tuple[str, str]], list[Row]]:
     """(lanes as (id, heading), one Row per trace step)."""
-    from entersys.model.program import _default_steps
+    from entersys.report.sources import steps_of
 
-    steps = _default_steps()
+    steps = steps_of(go)
     lanes = _lanes(trace)
     rows = []
     for stp in trace:
@@ -126,7 +127,7 @@ def trace_rows(trace: list[dict[str, Any]], go: str | None,
                     for f, v in (stp.get("concrete") or {}).items()]
         k = int(stp["index"])
         rows.append(Row(k, actor, f"{actor}:{stp['step']}", [cells[lid] for lid, _ in lanes],
-                        loop is not None and k >= loop, loop == k, state, concrete))
+                        loop is not None and k > loop, loop == k, state, concrete))
     return lanes, rows
 
 

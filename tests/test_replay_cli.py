@@ -27,13 +27,17 @@ def catalog(request, tmp_path_factory):
 def test_every_mutant_counterexample_reproduces(catalog) -> None:
     saved = load(catalog)
     doc = json.loads(catalog.read_text())
-    assert len(saved) == len(doc["results"]) >= 13
+    applicable = [r for r in doc["results"] if r["status"] != "skipped"]
+    assert len(saved) == len(applicable) >= 13
     for s in saved:
         rec = replay_result(s)
         assert rec.verdict == Verdict.REFUTED and rec.status == Status.PASS, rec.details
-        # and the faithful model does not exhibit it
-        ok, why = reproduces(program_from_command(s.program, faithful=True), s.labels, s.prop)
-        assert not ok, (s.check, why)
+        # and the faithful model does not exhibit it (a lasso's fairness is not re-checked
+        # by replay, so only safety traces are held to this)
+        if s.loop is None:
+            ok, why = reproduces(program_from_command(s.program, faithful=True), s.labels,
+                                 s.prop)
+            assert not ok, (s.check, why)
 
 
 def test_cut_trace_does_not_reproduce(catalog) -> None:
@@ -52,7 +56,7 @@ def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
     r = cli("mutants", "--go", "1.25", "--format", "json", "--out", str(saved),
             "--itf", str(itf))
     assert r.returncode == 0, r.stderr
-    n = len(json.loads(saved.read_text())["results"])
+    n = len([r for r in json.loads(saved.read_text())["results"] if r["counterexample"]])
     files = sorted(itf.glob("*.itf.json"))
     assert len(files) == n
     r = cli("replay", str(saved), "--format", "json")
@@ -105,7 +109,7 @@ def test_hypothesis_record_rebuilds_its_program(catalog) -> None:
     from entersys.cmd_replay import _from_json
 
     doc = json.loads(catalog.read_text())
-    r = doc["results"][0]
+    r = next(x for x in doc["results"] if x["counterexample"])
     cex = dict(r["counterexample"], replay=None,
                summary=f"{r['details']['violated'][0]} violated after some random steps")
     hyp = dict(r, id=r["id"] + ".hypothesis", kind="hypothesis", counterexample=cex,
