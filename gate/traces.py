@@ -34,7 +34,7 @@ GROUP = "gate"
 HERE = Path(__file__).parent
 REPLAY_CONFIG = Config(ms=2, ps=1, gs=2, stw=True, foreachp=False, gc=False, sysmon=True,
                        blockhint=False, raw=False)
-TRACE_SECONDS = 1.0
+TRACE_SECONDS = 0.5
 
 _RANGE = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) Range(Begin|End) Time=(\d+) "
                     r"Name=\"stop-the-world")
