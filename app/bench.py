@@ -231,9 +231,18 @@ def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
         extra.update(figures)
         return recs
 
+    def design_group() -> list[CheckResult]:
+        from entersys.bench_design import design_comparison
+
+        recs, figures = design_comparison(quick)
+        extra.update(figures)
+        return recs
+
     if explore:
         results += _guarded_group("bench.explore", "protocol explorer throughput",
                                   explore_group)
+        results += _guarded_group("bench.design", "old against new protocol design",
+                                  design_group)
 
     def errno_arch_group() -> list[CheckResult]:
         from entersys.proofs import errno_arch_bench

@@ -105,10 +105,15 @@ def build_parser() -> _Parser:
     e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     e.add_argument("--max-states", type=_positive(), default=5_000_000, metavar="N",
                    help="stop (inconclusive, exit 3) after N states (default 5000000)")
+    e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
+                   help="fair-lasso liveness checks (auto: when the graph without "
+                        "symmetry is small enough)")
+    e.add_argument("--invariants", metavar="FILE.py",
+                   help="also check the inv_* predicates of this file (examples/invariants.py)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    m.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     m.add_argument("--only", action="append", metavar="MUTANT",
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
@@ -118,7 +123,7 @@ def build_parser() -> _Parser:
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    g.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
@@ -142,7 +147,7 @@ def build_parser() -> _Parser:
 def _add_model_options(p: argparse.ArgumentParser, versions: str) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help=f"Go version: {versions}")
+    p.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     p.add_argument("--ms", type=_positive(), default=2, help="number of Ms (threads)")
     p.add_argument("--ps", type=_positive(), default=2, help="number of Ps")
     p.add_argument("--gs", type=_positive(), default=2, help="number of Gs")
@@ -370,14 +375,26 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         if opts.go not in MUTANTS[opts.mutant].versions:
             raise UsageError(f"mutant {opts.mutant} does not exist in Go {opts.go} (only in "
                              f"{', '.join(MUTANTS[opts.mutant].versions)})")
+    user = None
+    if opts.invariants is not None:
+        from entersys.model.invariants import load_user_invariants
+
+        try:
+            user = (opts.invariants, load_user_invariants(opts.invariants))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
     run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                           max_states=opts.max_states)  # type: ignore[arg-type]
+                           max_states=opts.max_states,  # type: ignore[arg-type]
+                           liveness={"auto": None, "on": True, "off": False}[opts.liveness],
+                           user_invariants=user)
     rec = run.result
+    recs = [rec, *run.liveness]  # liveness records beside the safety record
+    witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
     itf = None
     if opts.itf is not None:
-        if rec.counterexample and rec.counterexample.itf:
-            itf = json.dumps(rec.counterexample.itf, indent=1) + "\n"
+        if witness is not None:
+            itf = json.dumps(witness.counterexample.itf, indent=1) + "\n"  # type: ignore[union-attr]
         else:
             rec.details["itf"] = f"no counterexample, so {opts.itf} was not written"
             _say(f"entersys: no counterexample, so --itf {opts.itf} was not written")
@@ -390,9 +407,9 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         except StateGraphTooLarge as e:
             raise UsageError(f"--dot: {e}") from None
     _emit({"--itf": (opts.itf, itf), "--dot": (opts.dot, dot),
-           **side_outputs(opts, [rec], command),
-           "--out": (opts.out, _render([rec], opts.format, command))})
-    return exit_code([rec])
+           **side_outputs(opts, recs, command),
+           "--out": (opts.out, _render(recs, opts.format, command))})
+    return exit_code(recs)
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:

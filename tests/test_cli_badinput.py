@@ -83,7 +83,7 @@ OUT_COMMANDS = [
     ["verify", "--only", "errno"],
     ["check", "--only", "errno", "--examples", "5"],
     ["explore", *SMALL],
-    ["mutants", "--only", "R2-stackguard-late"],
+    ["mutants", "--only", "N9-switch-first"],
     ["graph", "--of", "g-status"],
     ["bench", "--quick"],
 ]
@@ -104,7 +104,7 @@ def test_unwritable_out(cmd: list[str], bad: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("opt", ["--itf", "--dot"])
 def test_unwritable_itf_and_dot(opt: str, tmp_path: Path) -> None:
-    line = assert_one_line(run(["explore", *SMALL, "--mutant", "R2-stackguard-late", opt,
+    line = assert_one_line(run(["explore", *SMALL, "--mutant", "N9-switch-first", opt,
                                 "/proc/version"], cwd=tmp_path))
     assert opt in line and "/proc/version" in line
 
@@ -120,7 +120,7 @@ def test_out_is_not_truncated_by_bad_usage(tmp_path: Path) -> None:
 
 def test_same_path_for_out_and_itf_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "x.json"
-    line = assert_one_line(run(["explore", *SMALL, "--mutant", "R2-stackguard-late",
+    line = assert_one_line(run(["explore", *SMALL, "--mutant", "N9-switch-first",
                                 "--format", "json", "--out", str(p), "--itf", str(p)]))
     assert "--out and --itf" in line
     assert not p.exists()
@@ -154,7 +154,7 @@ def test_closed_stdout(tmp_path: Path) -> None:
 
 
 def test_ascii_stdout_encoding(tmp_path: Path) -> None:
-    r = run(["mutants", "--only", "R2-stackguard-late"], cwd=tmp_path,
+    r = run(["mutants", "--only", "N9-switch-first"], cwd=tmp_path,
             env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
