@@ -140,7 +140,7 @@ class Driver:
         unfused = {"fuse": False} if "fuse" in getattr(Program, "__dataclass_fields__", {}) \
             else {}
         self.prog = Program(replace(REPLAY_CONFIG, go=go), go=go, **unfused)
-        self.ex = Explorer(self.prog, symmetry=False)
+        self.ex = Explorer(self.prog, symmetry=False, invariants=list(self.prog.invariants))
         self.cache: dict[tuple[str, ...], tuple[str | None, list[str], bool | None]] = {}
 
     def _take(self, s: State, labels: list[str], want: str) -> State:
