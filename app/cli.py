@@ -224,6 +224,19 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _is_interrupt(e: BaseException) -> bool:
+    """A Ctrl-C that arrived inside a ctypes call surfaces as ctypes.ArgumentError naming
+    KeyboardInterrupt (or chained to one); treat it as the interrupt it is."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, KeyboardInterrupt) or "KeyboardInterrupt" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def _say(line: str) -> None:
     """One line on stderr; silent if stderr itself is gone."""
     try:
@@ -267,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         _say("entersys: out of memory; try a smaller configuration or --max-states")
         return EXIT_FAIL
     except Exception as e:  # noqa: BLE001 - a fault is one line, never a traceback
+        if _is_interrupt(e):
+            _say("entersys: interrupted; nothing was written")
+            return EXIT_INTERRUPTED
         if os.environ.get("ENTERSYS_DEBUG"):
             raise
         _say(f"entersys: internal error: {type(e).__name__}: {e} "
@@ -492,6 +508,8 @@ def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> lis
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as e:  # noqa: BLE001 - a group that crashes is a finding
+            if _is_interrupt(e):
+                raise KeyboardInterrupt from e
             results.append(CheckResult(
                 f"{name}.group-error", name, f"the {name} group ran to completion", "fault",
                 Verdict.ERROR, Verdict.HOLDS, 0.0,

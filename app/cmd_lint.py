@@ -9,7 +9,7 @@ from pathlib import Path
 from entersys.output import preflight, write_text
 from entersys.results import CheckResult, Counterexample, Verdict, exit_code, timed
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "junit", "html")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-witness", action="store_true",
                    help="do not run the model witness")
     p.add_argument("--format", dest="lint_format", default="text",
-                   help="text, json or sarif")
+                   help="text, json, sarif (lint's own writer: findings at their file:line), "
+                        "junit or html")
     p.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
 
 

@@ -121,7 +121,18 @@ def _status_first(prog: Program) -> Program:
 
 def _no_timed_wake(prog: Program) -> Program:
     """sysmon wakes during a stop only through sysmonnote, never by its timeout."""
+    old = prog.steps["sysmon.wake"]
+
+    def wake(c: Ctx) -> Iterator[Any]:
+        gen = old.fn(c)
+        v = c.v
+        yield c.X.and_(next(gen), c.X.or_(v.s("sysmonwait") == 0, v.s("gcwaiting") == 0))
+        yield from gen
+
     steps = {k: v for k, v in prog.steps.items() if k != "sysmon.timeout"}
+    steps["sysmon.wake"] = Step(old.name, old.actor, old.at, old.rule,
+                                "mutant: woken by sysmonnote only while gcwaiting", wake,
+                                old.params)
     return prog.mutated("Y-no-timed-wake", steps=steps)
 
 

@@ -21,10 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from entersys.model import status as st
+from entersys.model import steps as _old_design
 from entersys.model.program import SYSMON, Ctx, F, M, W, step
 from entersys.model.state import LOCK_FREE
 from entersys.model.steps import _save_if_called, acquirep, handoffp, idle_p_exists
 from entersys.model.steps import _wbegin as _stw_begin
+from entersys.model.steps import _ypreempt as _retake_preempt
 
 # ==== Go 1.26+ shared sub-steps ==============================================================
 
@@ -328,19 +330,29 @@ def take_p(c: Ctx, resumed: bool = True) -> Iterator[Any]:
 
 @step("sysmon.timeout", SYSMON, "y.sleep", "N3",
       "go1.27.3 proc.go sysmon: notetsleep(&sched.sysmonnote, min(forcegcperiod/2, next "
-      "timer)) times out while gcwaiting is set; sysmon goes on to retake")
+      "timer)) times out while gcwaiting is set; lock(&sched.lock); sysmon then always "
+      "runs retake, which visits P p", ("p",))
 def _ytimeout(c: Ctx) -> Iterator[Any]:
     # The old design's model lets sysmon wake only through the note or with the world
     # running (sysmon.wake): its stop-the-world never needs sysmon. In this design a P
     # whose G switched to _Gsyscall after W's scan is stopped only by sysmon's retake
-    # (handoffp with gcwaiting), so the timed wake-up during a stop is modelled too.
-    # Wake-ups that find no P attached to a syscalling G change nothing and are left out.
-    v = c.v
-    attached = c.X.or_(*[syscalling_thread(c, j + 1)[0] for j in range(v.cfg.ps)])
-    # (Go then takes sched.lock to clear sysmonwait: the wake-up waits for the lock.)
-    yield c.X.and_(v.s("gcwaiting") == 1, attached, v.s("lock") == LOCK_FREE)
+    # (handoffp with gcwaiting), so the timed wake-up during a stop is modelled, and it
+    # goes straight into retake's visit of an attached P (Go's loop never sleeps again
+    # before retake; wake-ups that find no such P change nothing and are left out).
+    gen = _ypick(c)
+    yield c.X.and_(next(gen), c.v.s("gcwaiting") == 1)
+    yield from gen
     c.u.s("sysmonwait", 0)
-    c.goto("y.run")
+
+
+@step("retake.preempt26", SYSMON, "y.run", "I11",
+      RT + ": schedtick unmoved for forcePreemptNS -> preemptone(pp), which in Go 1.26+ "
+      "returns at once for a G in _Gsyscall (retake then takes the P instead)", ("p",))
+def _ypreempt26(c: Ctx) -> Iterator[Any]:
+    gen = _retake_preempt(c)  # the old design's definition, minus syscall-attached Ps
+    (p,) = c.args
+    yield c.X.and_(next(gen), c.X.not_(syscalling_thread(c, p)[0]))
+    yield from gen
 
 
 # ==== stop-the-world and forEachP (spec 4.4, V27) ============================================
@@ -433,9 +445,7 @@ ALTERNATIVES = {
     "exitsyscallTryGetP.nopidle": "exitsyscallTryGetP.pidle",
     "exitsyscall0.globrunqput": "exitsyscall0.pidleget",
 }
-PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
-          "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
-          "f.idle", "f.scan", "f.wait", "rawwait"]
+PLACES = list(_old_design.PLACES)  # the same places: idle, user code, the call, the actors
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "exitsyscallTryGetP", "entersyscallblock")
 
 # The old design's definitions that Go 1.26+ runs unchanged (same code in proc.go).
@@ -444,6 +454,10 @@ SHARED = (
     "startm", "schedule", "gcstopm", "stopm", "runSafePointFn.sched", "runSafePointFn.user",
     "gosched", "user.signal", "user.Syscall", "user.entersyscallblock",
     "user.RawSyscall.block", "RawSyscall.return", "user.RawSyscall.wait", "RawSyscall.wakeup",
+    # LockOSThread (the locked part): unchanged; exitsyscallNoP reads gp.lockedm under
+    # sched.lock as exitsyscall0 does
+    "user.LockOSThread", "user.UnlockOSThread", "schedule.stoplockedm",
+    "schedule.startlockedm", "stoplockedm.wake", "exitsyscall0.stopm",
     "syscall.return", "syscall.block",
     "syscall.wakeup",
     # reentersyscall: m.locks, stackguard, save, syscallsp, the G switch, sysmon wake-up

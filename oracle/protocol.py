@@ -104,9 +104,14 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         verdict = Verdict.HOLDS
     live_recs: list[CheckResult] = []
     estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
+    scanbit = prog.design == "scanbit"
     if liveness is None:
-        liveness = estimate <= live.AUTO_LIMIT
+        # the fair-lasso checks are not yet adapted to the Go 1.26+ design (in Go, sysmon
+        # runs retake after every wake-up; its model may still choose to sleep again)
+        liveness = estimate <= live.AUTO_LIMIT and not scanbit
     live_note = "not run: safety already refuted" if liveness else (
+        "not checked: not yet adapted to the Go 1.26+ design (--liveness on forces it)"
+        if scanbit else
         f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
     if liveness and verdict == Verdict.HOLDS:
         with timed() as t2:

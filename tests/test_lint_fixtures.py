@@ -163,3 +163,18 @@ def test_cli_json_and_sarif_with_witness(cli, tmp_path) -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in FIX.iterdir() if p.is_dir()))
 def test_every_fixture_has_a_finding(name: str) -> None:
     assert findings(name)
+
+
+def test_cli_junit_and_html(cli, tmp_path) -> None:
+    from junitparser import Failure, JUnitXml
+
+    d = str(FIX / "dup_fuse")
+    x = tmp_path / "lint.xml"
+    assert cli("lint", d, "--no-witness", "--format", "junit", "--out", str(x)).returncode == 1
+    failed = [c.name for s in JUnitXml.fromfile(str(x)) for c in s
+              if any(isinstance(r, Failure) for r in c.result)]
+    assert sorted(failed) == sorted(f"lint.sysnb-may-block.syscall_linux.go:{f.line}"
+                                    for f in findings("dup_fuse"))
+    h = tmp_path / "lint.html"
+    assert cli("lint", d, "--no-witness", "--format", "html", "--out", str(h)).returncode == 1
+    assert "sysnb-may-block" in h.read_text()
