@@ -6,6 +6,7 @@ built with `go build -overlay`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from entersys.results import CheckResult, Verdict, guarded, timed
@@ -48,7 +49,9 @@ def run_gate(root: Path, *, probes: bool = False, mutants: bool = False,
     return out
 
 
-def _guarded_list(rid: str, title: str, fn) -> list[CheckResult]:  # type: ignore[no-untyped-def]
+def _guarded_list(rid: str, title: str, fn: Callable[[], list[CheckResult]]
+                  ) -> list[CheckResult]:
+    """fn's records, or one ERROR record if it raises."""
     box: list[list[CheckResult]] = []
 
     def one() -> CheckResult:

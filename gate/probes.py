@@ -66,7 +66,8 @@ def model_starvation(go: str = "1.25") -> dict[str, bool]:
     model version `go`: can another M run user code while an M is blocked in a RawSyscall
     / in a Syscall?"""
     prog = Program(replace(STARVE_CONFIG, go=go), go=go)
-    res = Explorer(prog).run(max_states=500_000, progress=False)
+    res = Explorer(prog, invariants=list(prog.invariants)).run(max_states=500_000,
+                                                              progress=False)
     if res.violations or not res.complete:
         raise RuntimeError("the model's starvation configuration did not explore cleanly")
     L, lab = prog.layout, prog.labels

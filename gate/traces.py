@@ -34,12 +34,14 @@ GROUP = "gate"
 HERE = Path(__file__).parent
 REPLAY_CONFIG = Config(ms=2, ps=1, gs=2, stw=True, foreachp=False, gc=False, sysmon=True,
                        blockhint=False, raw=False)
-TRACE_SECONDS = 1.0
+TRACE_SECONDS = 0.5
 
 _RANGE = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) Range(Begin|End) Time=(\d+) "
                     r"Name=\"stop-the-world")
+# go1.25: "... Resource=Goroutine(7) Reason="" GoID=7 Running->Syscall";
+# go1.27: "... GoID=7 Running->Syscall Reason="""
 _EV = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) StateTransition Time=(\d+) "
-                 r"Resource=(Goroutine|Proc)\((\d+)\) Reason=\"[^\"]*\" \w+=\d+ (\w+)->(\w+)")
+                 r"(?:.*? )?(GoID|ProcID)=(\d+) (\w+)->(\w+)")
 
 
 @dataclass
@@ -75,7 +77,7 @@ def parse(text: str) -> list[Event]:
         mt = _EV.match(ln)
         if mt:
             m, p, g, t, res, rid, frm, to = mt.groups()
-            out.append(Event(int(m), int(p), int(g), int(t), "G" if res == "Goroutine" else "P",
+            out.append(Event(int(m), int(p), int(g), int(t), "G" if res == "GoID" else "P",
                              int(rid), frm, to, ln))
     return out
 
@@ -138,7 +140,7 @@ class Driver:
         unfused = {"fuse": False} if "fuse" in getattr(Program, "__dataclass_fields__", {}) \
             else {}
         self.prog = Program(replace(REPLAY_CONFIG, go=go), go=go, **unfused)
-        self.ex = Explorer(self.prog, symmetry=False)
+        self.ex = Explorer(self.prog, symmetry=False, invariants=list(self.prog.invariants))
         self.cache: dict[tuple[str, ...], tuple[str | None, list[str], bool | None]] = {}
 
     def _take(self, s: State, labels: list[str], want: str) -> State:
@@ -173,29 +175,33 @@ class Driver:
         labels: list[str] = []
         lost: bool | None = None
         err: str | None = None
-        L = self.prog.layout
+        new = self.prog.design == "scanbit" if hasattr(self.prog, "design") else False
         try:
             s = self.ex.initial()
             s = self._take(s, labels, "M0:startm(1)")
             s = self._take(s, labels, "M0:schedule(1)")
             s = self._take(s, labels, "M0:user.Syscall")
             if "gcwait" in shape:
-                # stop-the-world scanned the P before the _Psyscall store (so it waits for
-                # it), then entersyscall_gcwait stops it from the syscalling M
-                s = self._drive(s, labels, "M0", {"reentersyscall.11.Psyscall"})
-                s = self._take(s, labels, "W:stw.begin")
-                s = self._take(s, labels, "W:stw.stop(1)")
+                # stop-the-world scanned the P before the G's syscall status was visible
+                # (so it waits for it); the syscalling M then stops the P itself
+                s = self._drive(s, labels, "M0", {"reentersyscall26.9.gcwait" if new
+                                                  else "reentersyscall.11.Psyscall"})
+                s = self._stw_scan(s, labels, new)
                 s = self._take(s, labels, "W:stw.unlock")
             s = self._drive(s, labels, "M0", {"sys"})
             if "gcwait" in shape:
                 s = self._drive(s, labels, "W", {"w.idle"})
             for ev in shape[1:]:
-                if ev == "steal":
+                if ev == "steal" and new:
+                    s = self._take(s, labels, "sysmon:retake.pick(1)")
+                    s = self._drive(s, labels, "sysmon", {"retake.block.recheck"})
+                    s = self._take(s, labels, "sysmon:retake.block.recheck(1)")
+                    s = self._drive(s, labels, "sysmon", {"y.run"})
+                elif ev == "steal":
                     s = self._take(s, labels, "sysmon:retake.decide(1,1)")
                     s = self._drive(s, labels, "sysmon", {"y.run"})
                 elif ev == "stw":
-                    s = self._take(s, labels, "W:stw.begin")
-                    s = self._take(s, labels, "W:stw.stop(1)")
+                    s = self._stw_scan(s, labels, new)
                     s = self._drive(s, labels, "W", {"w.idle"})
                 elif ev == "other":
                     # the stolen P went to another G that is now in a syscall on it
@@ -204,11 +210,7 @@ class Driver:
                     s = self._take(s, labels, "M1:user.Syscall")
                     s = self._drive(s, labels, "M1", {"sys"})
             s = self._take(s, labels, "M0:syscall.return")
-            s = self._drive(s, labels, "M0", {"exitsyscallfast.wirep", "exitsyscallfast.pidle"})
-            if self.prog.label_names[s[L.mname[0]["pc"]]] == "exitsyscallfast.wirep":
-                lost = s[L.mname[0]["syscalltick"]] != s[L.pname[0]["syscalltick"]]
-            else:
-                lost = True
+            s, lost = self._exit(s, labels, new)
             s = self._drive(s, labels, "M0", {"user", "idle"})
             rep = replay(self.prog, labels)
             if rep.violated:
@@ -220,6 +222,25 @@ class Driver:
             err = str(e)
         self.cache[shape] = (err, labels, lost)
         return self.cache[shape]
+
+    def _stw_scan(self, s: State, labels: list[str], new: bool) -> State:
+        s = self._take(s, labels, "W:stw.begin26" if new else "W:stw.begin")
+        return self._take(s, labels, "W:stw.stopP(1)" if new else "W:stw.stop(1)")
+
+    def _exit(self, s: State, labels: list[str], new: bool) -> tuple[State, bool]:
+        """Run M0 to the point where Go's tracer decides GoSysExit(lostP); return the
+        state and the model's lostP there."""
+        L, names = self.prog.layout, self.prog.label_names
+        m0 = L.mname[0]
+        if new:   # exitsyscall: pp = m.p; pp != nil && pp.syscalltick == m.syscalltick
+            s = self._drive(s, labels, "M0", {"exitsyscall26.7.mp"})
+            mp = s[m0["p"]]
+            return s, mp == 0 or s[m0["syscalltick"]] != s[L.pname[mp - 1]["syscalltick"]]
+        # exitsyscallfast: wirep of the old P, with its tick moved or not; else lost
+        s = self._drive(s, labels, "M0", {"exitsyscallfast.wirep", "exitsyscallfast.pidle"})
+        if names[s[m0["pc"]]] == "exitsyscallfast.wirep":
+            return s, s[m0["syscalltick"]] != s[L.pname[0]["syscalltick"]]
+        return s, True
 
 
 def record_trace(tree: Tree, out: Path, seconds: float = TRACE_SECONDS) -> str:
@@ -239,11 +260,9 @@ def trace_record(tree: Tree, seconds: float = TRACE_SECONDS) -> CheckResult:
     rid = f"{GROUP}.trace.replay"
     title = (f"a real execution trace of {tree.version}'s runtime, cut into syscall "
              "episodes, replays through the model with no divergence")
-    if tree.model_go is None or tree.minor < (1, 25) or tree.design != "psyscall":
+    if tree.model_go is None or tree.minor < (1, 25):
         why = ("the model of this design is not yet available" if tree.model_go is None
-               else "`go tool trace -d=parsed` needs Go 1.25 or later"
-               if tree.minor < (1, 25) else
-               "the episode shapes are mapped for the _Psyscall design only so far")
+               else "`go tool trace -d=parsed` needs Go 1.25 or later")
         return CheckResult(rid, GROUP, title, "trace", Verdict.UNKNOWN, Verdict.HOLDS, 0.0,
                            Counterexample(summary=f"not run: {why}"), {})
     with timed() as t:

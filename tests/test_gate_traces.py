@@ -52,13 +52,15 @@ def test_the_model_agrees_with_consistent_episodes_and_rejects_the_rest() -> Non
 
 
 @pytest.mark.slow
-def test_a_real_trace_replays_with_no_divergence() -> None:
-    rec = traces.trace_record(detect(goroot("1.25.5")))
+@pytest.mark.parametrize("v", ["1.25.5", "1.26.0", "1.27.3"])
+def test_a_real_trace_replays_with_no_divergence(v: str) -> None:
+    tree = detect(goroot(v))
+    rec = traces.trace_record(tree)
+    if tree.model_go is None:   # the model has no steps for this design yet: never a pass
+        assert rec.verdict == Verdict.UNKNOWN
+        assert "not yet available" in rec.counterexample.summary
+        return
     assert rec.verdict == Verdict.HOLDS, rec.counterexample
     assert rec.details["syscall_events"] >= 3000 and rec.details["divergences"] == 0
-    assert rec.details["shapes"].get("begin steal end:lost", 0) > 0   # sysmon retook Ps
-
-
-def test_new_design_trace_replay_is_not_faked() -> None:
-    rec = traces.trace_record(detect(goroot("1.27.3")))
-    assert rec.verdict == Verdict.UNKNOWN and rec.counterexample.summary.startswith("not run")
+    assert rec.details["shapes"].get("begin steal end:lost", 0) > 0   # sysmon took Ps
+    assert rec.details["shapes"].get("begin end:kept", 0) > 0
