@@ -413,14 +413,15 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     if opts.bitstate and opts.engine != "spin":
         raise UsageError("--bitstate needs --engine spin")
     preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
+    from entersys.progress import reporter
+
+    tick = reporter(f"explore go{opts.go} {cfg.ms}m{cfg.ps}p{cfg.gs}g")  # type: ignore[attr-defined]
     run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
                            max_states=opts.max_states,  # type: ignore[arg-type]
                            liveness={"auto": None, "on": True, "off": False}[opts.liveness],
                            user_invariants=user, engine=opts.engine,
-                           progress=_progress_line if sys.stderr.isatty() else True,
-                           cores=opts.cores, bitstate=opts.bitstate)
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
+                           progress=tick, cores=opts.cores, bitstate=opts.bitstate)
+    tick.close()
     rec = run.result
     recs = [rec, *run.liveness]  # liveness records beside the safety record
     witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
@@ -445,13 +446,6 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
            **side_outputs(opts, recs, command),
            "--out": (opts.out, _render(recs, opts.format, command))})
     return exit_code(recs)
-
-
-def _progress_line(p: dict) -> None:
-    """One self-overwriting status line on the terminal during a long exploration."""
-    sys.stderr.write(f"\r{p['states']:,} states, depth {p['depth']}, "
-                     f"{p['states_per_second']:,.0f} states/s, {p['rss'] / 2**20:,.0f} MiB ")
-    sys.stderr.flush()
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
