@@ -246,7 +246,12 @@ def hypothesis_result(go: str, mid: str) -> CheckResult:
 
 def verify_results(versions: tuple[str, ...] = VERSIONS,
                    configs: tuple[Config, ...] = VERIFY_CONFIGS) -> list[CheckResult]:
-    return [explore(cfg, go).result for go in versions for cfg in configs]
+    out = []
+    for go in versions:
+        for cfg in configs:
+            run = explore(cfg, go)
+            out += [run.result, *run.liveness]  # liveness where the graph is small enough
+    return out
 
 
 # The configuration of the raw-wait witness: 2 Ms, 1 P, 2 Gs, core parts.

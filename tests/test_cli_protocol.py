@@ -36,7 +36,11 @@ def test_mutants_json(cli) -> None:
     doc = json.loads(r.stdout)
     assert len(doc["results"]) >= 12
     assert all(x["verdict"] == "refuted" for x in doc["results"])
-    assert "R14" in doc["model_gaps"]
+    ids = [x["id"].rsplit(".", 1)[1] for x in doc["results"]]
+    # R14 is now expressible (LockOSThread) and killed by Go's own throw
+    assert "R14-lockedm-late" in ids and "R14" not in doc["model_gaps"]
+    kinds = {x["details"]["kill_kind"] for x in doc["results"]}
+    assert None not in kinds and "liveness" in kinds and "go-throw" in kinds
 
 
 def test_graph_writes_dot(cli, tmp_path) -> None:
@@ -67,9 +71,11 @@ def test_verify_protocol_model_group(cli) -> None:
     r = cli("verify", "--only", "protocol-model", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    ids = [x["id"] for x in doc["results"]]
-    assert len(ids) == 12
-    assert all(any(f"go{v}." in i for i in ids) for v in ("1.14", "1.25", "1.26", "1.27"))
+    safety = [x["id"] for x in doc["results"] if x["kind"] == "explore"]
+    assert len(safety) == 12
+    assert all(any(f"go{v}." in i for i in safety) for v in ("1.14", "1.25", "1.26", "1.27"))
+    live = [x for x in doc["results"] if x["kind"] == "liveness"]
+    assert {x["id"].rsplit(".", 1)[1] for x in live} >= {"LIVE-RUN", "LIVE-RETAKE"}
     assert all(x["verdict"] == "holds" for x in doc["results"])
 
 
