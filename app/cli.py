@@ -39,6 +39,9 @@ def build_parser() -> _Parser:
     v.add_argument("--only", action="append", metavar="GROUP", help="run only this group")
     v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc")
     v.add_argument("--timeout-ms", type=int, default=10_000, help="per solver query")
+    v.add_argument("--go", help="protocol group: only this Go version")
+    v.add_argument("--depth", type=int, help="protocol group: BMC depth")
+    v.add_argument("--ps", type=int, help="protocol group: number of Ps")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -64,6 +67,8 @@ def build_parser() -> _Parser:
     m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
+    m.add_argument("--engine", help="z3, explore, hypothesis or all (default: explore, "
+                   "with --hypothesis also hypothesis)")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
@@ -166,6 +171,7 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         names = _select(groups, opts.only)
         if getattr(opts, "asm", None) is not None and not opts.asm.is_file():
             raise UsageError(f"--asm {opts.asm}: no such file")
+        _check_protocol_options(opts)
         out = _open_out(opts.out)
         try:
             results = _run_groups(groups, names, opts)
@@ -192,6 +198,17 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
     if opts.command == "graph":
         return _graph(opts)
     raise UsageError(f"unknown command {opts.command!r}")
+
+
+def _check_protocol_options(opts: argparse.Namespace) -> None:
+    from entersys.model.program import VERSIONS
+
+    if getattr(opts, "go", None) is not None and opts.go not in VERSIONS:
+        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    if getattr(opts, "depth", None) is not None and not 0 <= opts.depth <= 100:
+        raise UsageError("--depth must be between 0 and 100")
+    if getattr(opts, "ps", None) is not None and not 1 <= opts.ps <= 3:
+        raise UsageError("--ps must be between 1 and 3")
 
 
 def _explore(opts: argparse.Namespace, command: str) -> int:
@@ -227,16 +244,20 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
 def _mutants(opts: argparse.Namespace, command: str) -> int:
     from entersys.model.mutants import GAPS, MUTANTS
     from entersys.model.program import VERSIONS
-    from entersys.oracle import protocol
+    from entersys.mutant_engines import EngineError, engines, mutant_results
 
     if opts.go not in VERSIONS:
         raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
+    try:
+        engines(opts)
+    except EngineError as e:
+        raise UsageError(str(e)) from None
     out = _open_out(opts.out)
     try:
-        results = protocol.mutant_results(opts.go, only=opts.only, hypothesis=opts.hypothesis)
+        results = mutant_results(opts)
         _render(results, opts.format, out, command, {"model_gaps": GAPS})
     finally:
         if out is not sys.stdout:

@@ -31,6 +31,12 @@ def _verify_mutants(opts: Namespace) -> list[CheckResult]:
     return [r for go in VERSIONS for r in protocol.mutant_results(go)]
 
 
+def _verify_protocol_z3(opts: Namespace) -> list[CheckResult]:
+    from entersys.proofs import protocol_suite
+
+    return protocol_suite.run(opts)
+
+
 def _check_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.oracle import errno_native
 
@@ -41,6 +47,7 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno": _verify_errno,
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
+    "protocol": _verify_protocol_z3,
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {
