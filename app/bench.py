@@ -158,7 +158,8 @@ def _guarded_group(cid: str, title: str,
     return out or [crashed]
 
 
-def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], dict]:
+def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
+        gate: bool = True) -> tuple[list[CheckResult], dict]:
     """Measure everything once; returns the records and a figures summary for the report."""
     plan = QUICK if quick else FULL
     results: list[CheckResult] = []
@@ -230,9 +231,40 @@ def run(quick: bool = False, explore: bool = True) -> tuple[list[CheckResult], d
         extra.update(figures)
         return recs
 
+    def design_group() -> list[CheckResult]:
+        from entersys.bench_design import design_comparison
+
+        recs, figures = design_comparison(quick)
+        extra.update(figures)
+        return recs
+
     if explore:
         results += _guarded_group("bench.explore", "protocol explorer throughput",
                                   explore_group)
+        results += _guarded_group("bench.design", "old against new protocol design",
+                                  design_group)
+
+    def errno_arch_group() -> list[CheckResult]:
+        from entersys.proofs import errno_arch_bench
+
+        recs, figures = errno_arch_bench.run(quick)
+        extra.update(figures)
+        return recs
+
+    if errno_arch:
+        results += _guarded_group("bench.errno-arch.spread",
+                                  "errno-arch install cost and proof time per arch",
+                                  errno_arch_group)
+    if gate:
+        from entersys.gate.bench import gate_timing
+
+        def gate_group() -> list[CheckResult]:
+            recs, figures = gate_timing()
+            extra.update(figures)
+            return recs
+
+        results += _guarded_group("bench.gate", "entersys gate on one tree, cold and warm",
+                                  gate_group)
     return results, extra
 
 

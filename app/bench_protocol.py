@@ -12,7 +12,9 @@ from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import EXPLORE_DEFAULT
 from entersys.results import CheckResult, Counterexample, Verdict, timed
 
-THROUGHPUT_TARGET = 50_000   # states/s on one core for the default configuration
+# The compiled engine must beat the interpreter, measured in the same run, by this factor
+# (absolute states/s depend on the machine and its load, so they are reported, not gated).
+SPEEDUP_TARGET = 3.0
 SYMMETRY_CONFIG = Config(2, 2, 1, foreachp=False, gc=False, blockhint=False, raw=False)
 
 
@@ -26,14 +28,18 @@ def explorer_throughput(quick: bool = False) -> tuple[list[CheckResult], dict[st
         compiled = Explorer(prog).run(max_states=cap, progress=False)
         interp = Explorer(prog, engine="interpreted").run(max_states=cap // 8, progress=False)
     rate, base = compiled.states_per_second, interp.states_per_second
-    ok = rate >= THROUGHPUT_TARGET
+    speedup = rate / base if base else 0.0
+    ok = speedup >= SPEEDUP_TARGET
     rec = CheckResult(
         "bench.explore.throughput", "bench",
         f"explorer, default configuration {cfg.ms}M/{cfg.ps}P/{cfg.gs}G (core parts) with "
-        f"symmetry, first {cap:,} states: at least {THROUGHPUT_TARGET} states/s",
+        f"symmetry, first {cap:,} states: compiled engine at least {SPEEDUP_TARGET}x the "
+        "interpreter's states/s",
         "benchmark", Verdict.HOLDS if ok else Verdict.REFUTED, Verdict.HOLDS, t(),
-        None if ok else Counterexample(summary=f"{rate:.0f} states/s < {THROUGHPUT_TARGET}",
-                                       values={"states_per_second": round(rate)}),
+        None if ok else Counterexample(
+            summary=f"ratio {speedup:.2f}x misses the target >= {SPEEDUP_TARGET}x",
+            values={"ratio": round(speedup, 2), "states_per_second": round(rate),
+                    "interpreter_states_per_second": round(base)}),
         {"states": compiled.states, "transitions": compiled.transitions,
          "seconds": round(compiled.seconds, 3), "states_per_second": round(rate),
          "interpreter_states_per_second": round(base),

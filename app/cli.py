@@ -2,17 +2,24 @@
 records and maps them to an exit code. No checking logic lives here.
 
 Exit codes: 0 every verdict as expected; 1 a property refuted or an expectation missed;
-2 bad usage or input (one line on stderr); 3 inconclusive with nothing refuted."""
+2 bad usage or input (one line on stderr); 3 inconclusive with nothing refuted; 130 the run
+was interrupted (Ctrl-C, SIGTERM) and nothing was written."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn
 
 from entersys import __version__
-from entersys.results import EXIT_USAGE, CheckResult, exit_code
+from entersys.cmd_report import side_outputs, side_preflight
+from entersys.output import OutputError, preflight, write_text
+from entersys.results import EXIT_FAIL, EXIT_USAGE, CheckResult, exit_code
+
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -24,29 +31,67 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _positive(kind: type = int) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return v
+    return parse
+
+
 def _add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="text", help="text or json")
-    p.add_argument("--out", type=Path, help="write the report to FILE instead of stdout")
+    from entersys.report import RENDERERS
+
+    p.add_argument("--format", default="text", help=" or ".join(RENDERERS))
+    p.add_argument("--out", metavar="FILE",
+                   help="write the report to FILE (whole, once the run is done); - is stdout")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML report to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _groups_help(kind: str) -> str:
+    from entersys.registry import CHECK_GROUPS, VERIFY_GROUPS
+
+    groups = VERIFY_GROUPS if kind == "verify" else CHECK_GROUPS
+    return "run only this group (repeatable): " + ", ".join(groups)
 
 
 def build_parser() -> _Parser:
+    from entersys.model.mutants import MUTANTS
+    from entersys.model.program import VERSIONS
+
+    versions = ", ".join(VERSIONS)
     ap = _Parser(prog="entersys", description="Formal model and test oracle of Go's system-call "
-                 "entry and exit on linux/amd64.")
+                 "entry and exit on linux/amd64.",
+                 epilog="exit codes: 0 as expected, 1 refuted, 2 bad usage, 3 inconclusive, "
+                        "130 interrupted")
     ap.add_argument("--version", action="version", version=f"entersys {__version__}")
     sub = ap.add_subparsers(dest="command", parser_class=_Parser)
 
     v = sub.add_parser("verify", help="run every registered proof and model check")
-    v.add_argument("--only", action="append", metavar="GROUP", help="run only this group")
-    v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc")
-    v.add_argument("--timeout-ms", type=int, default=10_000, help="per solver query")
-    v.add_argument("--go", help="protocol group: only this Go version")
-    v.add_argument("--depth", type=int, help="protocol group: BMC depth")
-    v.add_argument("--ps", type=int, help="protocol group: number of Ps")
+    v.add_argument("--only", action="append", metavar="GROUP", help=_groups_help("verify"))
+    v.add_argument("--asm", type=Path, help="prove this mapping include instead of gomap.inc "
+                   "(group errno)")
+    v.add_argument("--stubs", type=Path, help="prove this stub source instead of stubs.S "
+                   "(group errno)")
+    v.add_argument("--timeout-ms", type=_positive(), default=None, metavar="MS",
+                   help="per solver query, in milliseconds (groups with solver queries; "
+                        "default 10000)")
+    v.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every protocol counterexample as ITF JSON into DIR")
+    v.add_argument("--go", help="group protocol: only this Go version")
+    v.add_argument("--depth", type=int, help="group protocol: BMC depth")
+    v.add_argument("--ps", type=int, help="group protocol: number of Ps")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
-    c.add_argument("--only", action="append", metavar="GROUP", help="run only this group")
-    c.add_argument("--examples", type=int, default=300, help="Hypothesis examples per test")
+    c.add_argument("--only", action="append", metavar="GROUP", help=_groups_help("check"))
+    c.add_argument("--examples", type=_positive(), default=300, metavar="N",
+                   help="Hypothesis examples per test (default 300)")
     _add_output_options(c)
 
     b = sub.add_parser("bench", help="measure costs as ratios against same-run baselines")
@@ -54,40 +99,63 @@ def build_parser() -> _Parser:
     _add_output_options(b)
 
     e = sub.add_parser("explore", help="explore the protocol model exhaustively")
-    _add_model_options(e)
-    e.add_argument("--mutant", help="explore this mutant of the catalog instead")
-    e.add_argument("--dot", type=Path, help="also write the state graph as DOT")
-    e.add_argument("--itf", type=Path, help="write a counterexample trace as ITF JSON")
+    _add_model_options(e, versions)
+    e.add_argument("--mutant", metavar="ID",
+                   help="explore this mutant of the catalog instead: " + ", ".join(MUTANTS))
+    e.add_argument("--dot", metavar="FILE", help="also write the state graph as DOT")
+    e.add_argument("--itf", metavar="FILE", help="write the counterexample trace as ITF JSON "
+                   "(nothing is written when no property is refuted)")
     e.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
-    e.add_argument("--max-states", type=int, default=5_000_000)
+    e.add_argument("--max-states", type=_positive(), default=5_000_000, metavar="N",
+                   help="stop (inconclusive, exit 3) after N states (default 5000000)")
+    e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
+                   help="fair-lasso liveness checks (auto: when the graph without "
+                        "symmetry is small enough)")
+    e.add_argument("--invariants", metavar="FILE.py",
+                   help="also check the inv_* predicates of this file (examples/invariants.py)")
     _add_output_options(e)
 
     m = sub.add_parser("mutants", help="run the mutant catalog; every mutant must be killed")
-    m.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
-    m.add_argument("--only", action="append", metavar="MUTANT", help="only this mutant")
+    m.add_argument("--go", default="1.27", help=f"Go version: {versions}")
+    m.add_argument("--only", action="append", metavar="MUTANT",
+                   help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
     m.add_argument("--engine", help="z3, explore, hypothesis or all (default: explore, "
                    "with --hypothesis also hypothesis)")
+    m.add_argument("--itf", dest="itf_dir", metavar="DIR",
+                   help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)
 
     g = sub.add_parser("graph", help="write a status or state graph as DOT (and SVG)")
-    g.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
+    g.add_argument("--go", default="1.27", help=f"Go version: {versions}")
     g.add_argument("--of", required=True, help="g-status, p-status or states")
-    g.add_argument("--out", type=Path, required=True, help="DOT file to write")
-    g.add_argument("--ms", type=int, default=1)
-    g.add_argument("--ps", type=int, default=1)
-    g.add_argument("--gs", type=int, default=1)
+    g.add_argument("--out", required=True, metavar="FILE",
+                   help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
+    g.add_argument("--ms", type=_positive(), default=1)
+    g.add_argument("--ps", type=_positive(), default=1)
+    g.add_argument("--gs", type=_positive(), default=1)
+    g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
+                   help="refuse a state graph larger than N states (default 5000)")
+    from entersys import cmd_lint, cmd_replay, cmd_report
+
+    cmd_report.add_parser(sub)
+    cmd_replay.add_parser(sub)
+    cmd_lint.add_parser(sub)
+
+    from entersys import cmd_gate
+
+    cmd_gate.add_parser(sub)
     return ap
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def _add_model_options(p: argparse.ArgumentParser, versions: str) -> None:
     from entersys.model.state import PARTS
 
-    p.add_argument("--go", default="1.25", help="Go version: 1.14 or 1.25")
-    p.add_argument("--ms", type=int, default=2, help="number of Ms (threads)")
-    p.add_argument("--ps", type=int, default=2, help="number of Ps")
-    p.add_argument("--gs", type=int, default=2, help="number of Gs")
+    p.add_argument("--go", default="1.27", help=f"Go version: {versions}")
+    p.add_argument("--ms", type=_positive(), default=2, help="number of Ms (threads)")
+    p.add_argument("--ps", type=_positive(), default=2, help="number of Ps")
+    p.add_argument("--gs", type=_positive(), default=2, help="number of Gs")
     p.add_argument("--parts", default="core", metavar="SET",
                    help="core (sysmon, stop-the-world; Gs make Syscalls) or full (also "
                         "forEachP, the GC scan bit, entersyscallblock, blocking RawSyscall)")
@@ -97,21 +165,27 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="leave out one part: " + ", ".join(PARTS))
 
 
-def _model_config(opts: argparse.Namespace) -> object:
+def _check_version(go: str) -> None:
     from entersys.model.program import VERSIONS
-    from entersys.model.state import Config
 
-    if opts.go not in VERSIONS:
-        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
-    from entersys.model.state import PARTS
+    if go not in VERSIONS:
+        raise UsageError(f"unknown Go version {go!r}; supported: {', '.join(VERSIONS)}")
+
+
+def _model_config(opts: argparse.Namespace) -> object:
+    from entersys.model.state import PARTS, Config
     from entersys.oracle.protocol import PART_SETS
 
+    _check_version(opts.go)
     if opts.parts not in PART_SETS:
         raise UsageError(f"unknown --parts {opts.parts!r}; known: {', '.join(PART_SETS)}")
     for flag, names in (("--with", opts.with_), ("--without", opts.without)):
         bad = [w for w in names if w not in PARTS]
         if bad:
             raise UsageError(f"unknown {flag} {bad[0]!r}; known: {', '.join(PARTS)}")
+    both = sorted(set(opts.with_) & set(opts.without))
+    if both:
+        raise UsageError(f"part {both[0]!r} is both in --with and in --without")
     parts = (set(PART_SETS[opts.parts]) | set(opts.with_)) - set(opts.without)
     cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go,
                  **{f: f in parts for f in PARTS})
@@ -128,68 +202,95 @@ def _select(groups: dict, only: list[str] | None) -> list[str]:
     unknown = [g for g in only if g not in groups]
     if unknown:
         raise UsageError(f"unknown group {unknown[0]!r}; known: {', '.join(groups)}")
-    return only
+    return list(dict.fromkeys(only))  # --only G --only G runs G once
 
 
-def _open_out(path: Path | None) -> TextIO:
-    if path is None:
-        return sys.stdout
-    try:
-        return open(path, "w")  # noqa: SIM115 - closed by main
-    except OSError as e:
-        raise UsageError(f"cannot write --out {path}: {e.strerror}") from None
-
-
-def _render(results: list[CheckResult], fmt: str, out: TextIO, command: str,
-            extra: dict | None = None) -> None:
+def _render(results: list[CheckResult], fmt: str, command: str,
+            extra: dict | None = None) -> str:
     from entersys.report import RENDERERS
 
-    out.write(RENDERERS[fmt](results, command, extra))
+    return RENDERERS[fmt](results, command, extra)
+
+
+def _emit(outputs: dict[str, tuple[str | None, str | None]]) -> None:
+    """Write every output (option -> (path, text)); a None path means stdout for --out and
+    nothing otherwise; a None text means nothing to write."""
+    for option, (path, text) in outputs.items():
+        if text is None:
+            continue
+        if path is None:
+            if option != "--out":
+                continue
+            path = "-"
+        write_text(path, text, option)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _say(line: str) -> None:
+    """One line on stderr; silent if stderr itself is gone."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = "entersys " + " ".join(argv)
+    old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         opts = build_parser().parse_args(argv)
         if opts.command is None:
-            raise UsageError("a command is needed: verify, check, bench, explore, mutants or "
-                             "graph (see --help)")
-        if getattr(opts, "format", "text") not in ("text", "json"):
-            raise UsageError(f"unknown format {opts.format!r}; known: text, json")
+            raise UsageError("a command is needed: verify, check, bench, explore, mutants, "
+                             "graph, report, replay, lint or gate (see --help)")
+        from entersys.report import RENDERERS
+
+        if getattr(opts, "format", "text") not in RENDERERS:
+            raise UsageError(f"unknown format {opts.format!r}; known: {', '.join(RENDERERS)}")
+        from entersys import progress
+
+        progress.set_quiet(getattr(opts, "quiet", False))
         return _dispatch(opts, command)
-    except UsageError as e:
-        print(f"entersys: error: {e}", file=sys.stderr)
+    except (UsageError, OutputError) as e:
+        _say(f"entersys: error: {e}")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("entersys: interrupted; nothing was written")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): no report to finish, no traceback
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_FAIL
+    except MemoryError:
+        _say("entersys: out of memory; try a smaller configuration or --max-states")
+        return EXIT_FAIL
+    except Exception as e:  # noqa: BLE001 - a fault is one line, never a traceback
+        if os.environ.get("ENTERSYS_DEBUG"):
+            raise
+        _say(f"entersys: internal error: {type(e).__name__}: {e} "
+             "(set ENTERSYS_DEBUG=1 for the traceback)")
+        return EXIT_FAIL
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
 
 
 def _dispatch(opts: argparse.Namespace, command: str) -> int:
-    from entersys.registry import CHECK_GROUPS, VERIFY_GROUPS
-
     if opts.command in ("verify", "check"):
-        groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
-        names = _select(groups, opts.only)
-        if getattr(opts, "asm", None) is not None and not opts.asm.is_file():
-            raise UsageError(f"--asm {opts.asm}: no such file")
-        _check_protocol_options(opts)
-        out = _open_out(opts.out)
-        try:
-            results = _run_groups(groups, names, opts)
-            _render(results, opts.format, out, command)
-        finally:
-            if out is not sys.stdout:
-                out.close()
-        return exit_code(results)
+        return _verify_or_check(opts, command)
     if opts.command == "bench":
         from entersys import bench
 
-        out = _open_out(opts.out)
-        try:
-            results, extra = bench.run(quick=opts.quick)
-            _render(results, opts.format, out, command, extra)
-        finally:
-            if out is not sys.stdout:
-                out.close()
+        preflight({"--out": opts.out, **side_preflight(opts)})
+        results, extra = bench.run(quick=opts.quick)
+        _emit({**side_outputs(opts, results, command, extra),
+               "--out": (opts.out, _render(results, opts.format, command, extra))})
         return exit_code(results)
     if opts.command == "explore":
         return _explore(opts, command)
@@ -197,18 +298,84 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         return _mutants(opts, command)
     if opts.command == "graph":
         return _graph(opts)
+    if opts.command in ("report", "replay"):
+        from entersys import cmd_replay, cmd_report
+
+        return (cmd_report if opts.command == "report" else cmd_replay).run(opts, command)
+    if opts.command == "lint":
+        from entersys import cmd_lint
+
+        return cmd_lint.run(opts, command)
+    if opts.command == "gate":
+        from entersys import cmd_gate
+
+        return cmd_gate.run(opts, command)
     raise UsageError(f"unknown command {opts.command!r}")
 
 
 def _check_protocol_options(opts: argparse.Namespace) -> None:
-    from entersys.model.program import VERSIONS
-
-    if getattr(opts, "go", None) is not None and opts.go not in VERSIONS:
-        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    if getattr(opts, "go", None) is not None:
+        _check_version(opts.go)
     if getattr(opts, "depth", None) is not None and not 0 <= opts.depth <= 100:
         raise UsageError("--depth must be between 0 and 100")
     if getattr(opts, "ps", None) is not None and not 1 <= opts.ps <= 3:
         raise UsageError("--ps must be between 1 and 3")
+
+
+def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
+    from entersys.registry import CHECK_GROUPS, GROUP_OPTIONS, VERIFY_GROUPS
+
+    groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
+    names = _select(groups, opts.only)
+    if opts.command == "verify":
+        _check_protocol_options(opts)
+    used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
+    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
+        if getattr(opts, dest, None) is not None and dest not in used:
+            raise UsageError(f"{flag} has no effect on the selected groups "
+                             f"({', '.join(names)})")
+    if getattr(opts, "timeout_ms", None) is None and opts.command == "verify":
+        opts.timeout_ms = 10_000
+    for dest in ("asm", "stubs"):
+        if getattr(opts, dest, None) is not None:
+            _check_text_file(f"--{dest}", getattr(opts, dest))
+    preflight({"--out": opts.out, **side_preflight(opts)})
+    if opts.command == "check":
+        _hypothesis_home()
+        from entersys.native import NativeLibraryMissing, library
+
+        try:
+            library()
+        except NativeLibraryMissing as e:
+            raise UsageError(str(e)) from None
+    results = _run_groups(groups, names, opts)
+    _emit({**side_outputs(opts, results, command),
+           "--out": (opts.out, _render(results, opts.format, command))})
+    return exit_code(results)
+
+
+def _check_text_file(flag: str, path: Path) -> None:
+    """A source file option must name a readable UTF-8 text file."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{flag} {path}: is a directory") from None
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: {e.strerror or e}") from None
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag} {path}: not a text file") from None
+
+
+def _hypothesis_home() -> None:
+    """Keep Hypothesis's example database in entersys's cache, not in the user's cwd."""
+    from entersys.gotoolchain import cache_dir
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(str(cache_dir() / "hypothesis"))
 
 
 def _explore(opts: argparse.Namespace, command: str) -> int:
@@ -218,36 +385,54 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     from entersys.oracle import protocol
 
     cfg = _model_config(opts)
-    if opts.mutant is not None and opts.mutant not in MUTANTS:
-        raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
-    if opts.max_states < 1:
-        raise UsageError("--max-states must be positive")
-    outs = {k: _open_out(getattr(opts, k)) for k in ("out", "dot", "itf")
-            if getattr(opts, k) is not None}
-    try:
-        run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
-                               max_states=opts.max_states)  # type: ignore[arg-type]
-        rec = run.result
-        _render([rec], opts.format, outs.get("out", sys.stdout), command)
-        if "itf" in outs and rec.counterexample and rec.counterexample.itf:
-            outs["itf"].write(json.dumps(rec.counterexample.itf, indent=1) + "\n")
-        if "dot" in outs:
-            from entersys.oracle.graphs import state_graph_dot
+    if opts.mutant is not None:
+        if opts.mutant not in MUTANTS:
+            raise UsageError(f"unknown mutant {opts.mutant!r}; known: {', '.join(MUTANTS)}")
+        if opts.go not in MUTANTS[opts.mutant].versions:
+            raise UsageError(f"mutant {opts.mutant} does not exist in Go {opts.go} (only in "
+                             f"{', '.join(MUTANTS[opts.mutant].versions)})")
+    user = None
+    if opts.invariants is not None:
+        from entersys.model.invariants import load_user_invariants
 
-            outs["dot"].write(state_graph_dot(run.explorer, max_states=5000))
-    finally:
-        for f in outs.values():
-            f.close()
-    return exit_code([rec])
+        try:
+            user = (opts.invariants, load_user_invariants(opts.invariants))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
+    run = protocol.explore(cfg, opts.go, opts.mutant, symmetry=not opts.no_symmetry,
+                           max_states=opts.max_states,  # type: ignore[arg-type]
+                           liveness={"auto": None, "on": True, "off": False}[opts.liveness],
+                           user_invariants=user)
+    rec = run.result
+    recs = [rec, *run.liveness]  # liveness records beside the safety record
+    witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
+    itf = None
+    if opts.itf is not None:
+        if witness is not None:
+            itf = json.dumps(witness.counterexample.itf, indent=1) + "\n"  # type: ignore[union-attr]
+        else:
+            rec.details["itf"] = f"no counterexample, so {opts.itf} was not written"
+            _say(f"entersys: no counterexample, so --itf {opts.itf} was not written")
+    dot = None
+    if opts.dot is not None:
+        from entersys.oracle.graphs import StateGraphTooLarge, state_graph_dot
+
+        try:
+            dot = state_graph_dot(run.explorer, max_states=5000)
+        except StateGraphTooLarge as e:
+            raise UsageError(f"--dot: {e}") from None
+    _emit({"--itf": (opts.itf, itf), "--dot": (opts.dot, dot),
+           **side_outputs(opts, recs, command),
+           "--out": (opts.out, _render(recs, opts.format, command))})
+    return exit_code(recs)
 
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
     from entersys.model.mutants import GAPS, MUTANTS
-    from entersys.model.program import VERSIONS
     from entersys.mutant_engines import EngineError, engines, mutant_results
 
-    if opts.go not in VERSIONS:
-        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    _check_version(opts.go)
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
@@ -255,13 +440,13 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
         engines(opts)
     except EngineError as e:
         raise UsageError(str(e)) from None
-    out = _open_out(opts.out)
-    try:
-        results = mutant_results(opts)
-        _render(results, opts.format, out, command, {"model_gaps": GAPS})
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    preflight({"--out": opts.out, **side_preflight(opts)})
+    if opts.hypothesis:
+        _hypothesis_home()
+    only = list(dict.fromkeys(opts.only)) if opts.only else None
+    results = mutant_results(opts, only)
+    _emit({**side_outputs(opts, results, command, {"model_gaps": GAPS}),
+           "--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
     return exit_code(results)
 
 
@@ -269,12 +454,10 @@ def _graph(opts: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from entersys.model.program import VERSIONS
     from entersys.model.state import Config
     from entersys.oracle import graphs
 
-    if opts.go not in VERSIONS:
-        raise UsageError(f"unknown Go version {opts.go!r}; supported: {', '.join(VERSIONS)}")
+    _check_version(opts.go)
     if opts.of not in ("g-status", "p-status", "states"):
         raise UsageError(f"unknown --of {opts.of!r}; known: g-status, p-status, states")
     cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go)
@@ -282,27 +465,55 @@ def _graph(opts: argparse.Namespace) -> int:
         cfg.validate()
     except ValueError as e:
         raise UsageError(str(e)) from None
-    out = _open_out(opts.out)
+    out = str(opts.out)
+    svg_only = out.lower().endswith(".svg")
+    dot_bin = shutil.which("dot")
+    if svg_only and dot_bin is None:
+        raise UsageError(f"--out {out}: writing SVG needs Graphviz `dot` (apt-get install "
+                         "graphviz); write a .dot file instead")
+    preflight({"--out": out})
     try:
-        out.write(graphs.dot_for(opts.of, opts.go, cfg))
-    finally:
-        out.close()
-    if shutil.which("dot"):
-        svg = opts.out.with_suffix(".svg")
-        subprocess.run(["dot", "-Tsvg", str(opts.out), "-o", str(svg)], check=False)
-        print(f"wrote {opts.out} and {svg}")
-    else:
-        print(f"wrote {opts.out} (install Graphviz `dot` for SVG)")
+        text = graphs.dot_for(opts.of, opts.go, cfg, max_nodes=opts.max_nodes)
+    except graphs.StateGraphTooLarge as e:
+        raise UsageError(str(e)) from None
+    if not svg_only:
+        write_text(out, text)
+    if dot_bin is None:
+        _say(f"wrote {out} (install Graphviz `dot` for SVG)")
+        return 0
+    svg_path = out if svg_only else (str(Path(out).with_suffix(".svg")) if out != "-" else None)
+    if svg_path is None:
+        return 0
+    try:
+        r = subprocess.run([dot_bin, "-Tsvg"], input=text, capture_output=True, text=True,
+                           timeout=120)
+    except subprocess.TimeoutExpired:
+        _say(f"entersys: Graphviz dot did not finish within 120 s; {svg_path} not written")
+        return EXIT_FAIL
+    if r.returncode != 0 or not r.stdout.strip():
+        msg = (r.stderr.strip().splitlines() or ["no output"])[0]
+        _say(f"entersys: Graphviz dot failed ({msg}); {svg_path} not written")
+        return EXIT_FAIL
+    write_text(svg_path, r.stdout, "--out (SVG)")
+    _say(f"wrote {out}" + ("" if svg_only else f" and {svg_path}"))
     return 0
 
 
 def _run_groups(groups: dict, names: list[str], opts: argparse.Namespace) -> list[CheckResult]:
-    from entersys.proofs.asm import AsmError
+    from entersys.proofs.errno_stubs import StubSourceError
+    from entersys.results import Counterexample, Verdict
 
     results: list[CheckResult] = []
     for name in names:
         try:
             results.extend(groups[name](opts))
-        except AsmError as e:
-            raise UsageError(f"cannot read the assembly: {e}") from None
+        except StubSourceError as e:
+            raise UsageError(f"cannot prove the given sources: {e}") from None
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as e:  # noqa: BLE001 - a group that crashes is a finding
+            results.append(CheckResult(
+                f"{name}.group-error", name, f"the {name} group ran to completion", "fault",
+                Verdict.ERROR, Verdict.HOLDS, 0.0,
+                Counterexample(summary=f"{type(e).__name__}: {e}")))
     return results

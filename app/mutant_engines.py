@@ -25,24 +25,20 @@ def engines(opts: Namespace) -> list[str]:
     return [name]
 
 
-def mutant_results(opts: Namespace) -> list[CheckResult]:
-    """Records of every selected engine on the mutants of opts.go (opts.only: a subset)."""
-    from entersys.model.mutants import for_version
+def mutant_results(opts: Namespace, only: list[str] | None = None) -> list[CheckResult]:
+    """Records of every selected engine on the mutants of opts.go (`only`: a subset)."""
     from entersys.oracle import protocol
 
     chosen = engines(opts)
     out: list[CheckResult] = []
-    if "explore" in chosen:
-        out.extend(protocol.mutant_results(opts.go, only=opts.only))
-        for r in out:
-            r.details.setdefault("engine", "explore")
-    if "hypothesis" in chosen:
-        for mid in opts.only or for_version(opts.go):
-            rec = protocol.hypothesis_result(opts.go, mid)
-            rec.details["engine"] = "hypothesis"
-            out.append(rec)
+    if "explore" in chosen or "hypothesis" in chosen:
+        recs = protocol.mutant_results(opts.go, only=only, hypothesis="hypothesis" in chosen)
+        for r in recs:
+            r.details.setdefault("engine", "hypothesis" if r.kind == "hypothesis" else
+                                 "explore")
+        out.extend(r for r in recs if "explore" in chosen or r.kind == "hypothesis")
     if "z3" in chosen:
         from entersys.proofs import mutants_z3
 
-        out.extend(mutants_z3.results(opts.go, only=opts.only))
+        out.extend(mutants_z3.results(opts.go, only=only))
     return out

@@ -15,7 +15,13 @@ GroupFn = Callable[[Namespace], list[CheckResult]]
 def _verify_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.proofs import errno
 
-    return errno.run(opts.asm, timeout_ms=opts.timeout_ms)
+    return errno.run(opts.asm, timeout_ms=opts.timeout_ms, stubs=opts.stubs)
+
+
+def _verify_errno_arch(opts: Namespace) -> list[CheckResult]:
+    from entersys.proofs import errno_arch
+
+    return errno_arch.run(timeout_ms=opts.timeout_ms)
 
 
 def _verify_protocol(opts: Namespace) -> list[CheckResult]:
@@ -45,9 +51,17 @@ def _check_errno(opts: Namespace) -> list[CheckResult]:
 
 VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno": _verify_errno,
+    "errno-arch": _verify_errno_arch,
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
     "protocol": _verify_protocol_z3,
+}
+
+# The options each group reads; `verify --asm` with no group that reads it is bad usage.
+GROUP_OPTIONS: dict[str, set[str]] = {
+    "errno": {"asm", "stubs", "timeout_ms"},
+    "errno-arch": {"timeout_ms"},
+    "protocol": {"timeout_ms"},
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {

@@ -13,8 +13,11 @@ from typing import Any
 
 
 class Verdict(IntEnum):
-    """Ordered by precedence: when several apply to one property, the highest wins."""
+    """Ordered by precedence: when several apply to one property, the highest wins.
+    NOT_APPLICABLE marks a check that does not exist for the chosen input (a mutant of a
+    rule another Go version lacks); it is neither a pass nor a failure."""
 
+    NOT_APPLICABLE = -1
     HOLDS = 0
     REFUTED = 1
     UNKNOWN = 2  # solver timeout / unknown: never shown as a pass
@@ -22,10 +25,11 @@ class Verdict(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return self.name.lower().replace("_", "-")
 
 
 class Status(IntEnum):
+    SKIPPED = -1  # not applicable
     PASS = 0
     INCONCLUSIVE = 1
     FAIL = 2
@@ -73,6 +77,8 @@ class CheckResult:
 
     @property
     def status(self) -> Status:
+        if self.verdict == Verdict.NOT_APPLICABLE:
+            return Status.SKIPPED
         if self.verdict == self.expected:
             return Status.PASS
         if self.verdict == Verdict.UNKNOWN:

@@ -173,7 +173,7 @@ def no_user_code_without_p(prog: Program, v: View) -> Any:
     """An M running user code (or blocked in a raw syscall) owns a running P and its G is
     _Grunning (spec I11 and section 9)."""
     X = v.X
-    user = {prog.labels["user"], prog.labels["rawblock"]}
+    user = {prog.labels["user"], prog.labels["rawblock"], prog.labels["rawwait"]}
     conds = []
     for i in range(v.cfg.ms):
         pc, mp, g = v.m(i, "pc"), v.m(i, "p"), v.m(i, "curg")
@@ -226,11 +226,18 @@ def stw_handshake(prog: Program, v: View) -> Any:
     return X.and_(*conds)
 
 
+def locked_pairs(prog: Program, v: View) -> Any:
+    """LockOSThread's pairing: m.lockedg == G exactly when g.lockedm == M."""
+    X = v.X
+    return X.and_(*[(v.m(i, "lockedg") == j + 1) == (v.g(j, "lockedm") == i + 1)
+                    for i in range(v.cfg.ms) for j in range(v.cfg.gs)])
+
+
 def intended_terminal(prog: Program, s: Any) -> bool:
     """A state where every G waits in a blocking call for an event nobody can send, with
     W and F idle: a deadlock of the program, not of the runtime (concrete states only)."""
     L, labels = prog.layout, prog.labels
-    waiting = {labels["sysblock"], labels["rawblock"]}
+    waiting = {labels["sysblock"], labels["rawblock"], labels["rawwait"]}
     holders = [s[L.mname[i]["pc"]] for i in range(L.cfg.ms) if s[L.mname[i]["curg"]]]
     return (len(holders) == L.cfg.gs and all(pc in waiting for pc in holders)
             and s[L.index["w.pc"]] == labels["w.idle"]
@@ -258,4 +265,45 @@ INVARIANTS: list[Invariant] = [
     Invariant("G-RUNNING-P", "a _Grunning G's M owns a P", g_running_has_p),
     Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
               stw_handshake),
+    Invariant("LOCKED", "m.lockedg and g.lockedm name each other", locked_pairs),
 ]
+
+
+# What kind of failure each property stands for, as the mutant catalog reports its kills:
+# a throw Go itself would raise; a G or P lost or owned twice; a liveness failure (Go
+# would hang or starve); an inconsistency of the data the runtime reads; or a restated
+# step order (a property that names program labels, kept where the hazard it stands for
+# is not modelled: R1's preemption of a locked M, I5's lock accounting).
+KILL_KINDS = {
+    "I0": "go-throw",
+    "I1": "lost-or-duplicated", "I7": "lost-or-duplicated", "G-LOST": "lost-or-duplicated",
+    "I2": "inconsistent-data", "I3": "inconsistent-data", "I4": "inconsistent-data",
+    "I6": "inconsistent-data", "I8": "inconsistent-data", "I9": "inconsistent-data",
+    "NO-P-USER": "inconsistent-data", "G-RUNNING-P": "inconsistent-data",
+    "R4-SAVE": "inconsistent-data", "FN-ONCE": "inconsistent-data",
+    "LOCKED": "inconsistent-data",
+    "DEADLOCK": "liveness", "P-STW": "liveness", "P-FOREACHP": "liveness",
+    "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
+    "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",
+    "R1-LOCKS": "restated-order", "I5": "restated-order", "STW-HANDSHAKE": "restated-order",
+}
+
+
+def load_user_invariants(path: str) -> list[Invariant]:
+    """The invariants of a user file: every function named `inv_*` taking (prog, v) and
+    returning a condition over v.X (see examples/invariants.py); id from the name, title
+    from the docstring. Raises ValueError if the file cannot be read or defines none."""
+    import runpy
+
+    try:
+        ns = runpy.run_path(path)
+    except (OSError, SyntaxError, ImportError, NameError) as e:
+        raise ValueError(f"cannot load invariants from {path}: {e}") from None
+    out = []
+    for name, fn in ns.items():
+        if name.startswith("inv_") and callable(fn):
+            title = (fn.__doc__ or name).strip().splitlines()[0]
+            out.append(Invariant(name[4:].upper().replace("_", "-"), title, fn))
+    if not out:
+        raise ValueError(f"{path} defines no inv_* function")
+    return out

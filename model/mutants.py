@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.program import VERSIONS, Ctx, M, Program, Step
+from entersys.model.program import DESIGN_OF, SYSMON, VERSIONS, Ctx, M, Program, Step
+from entersys.model.state import Config
 
 Transform = Callable[[Program], Program]
 
@@ -22,7 +23,9 @@ class Mutant:
     description: str
     transform: Transform
     expect: str  # the property expected to catch it (documentation; any kill counts)
-    versions: tuple[str, ...] = VERSIONS  # the Go versions the broken rule exists in
+    # the Go versions the broken rule exists in (by default, the old design's)
+    versions: tuple[str, ...] = tuple(v for v in VERSIONS if DESIGN_OF[v] == "psyscall")
+    config: Config | None = None  # where it is killed, if not in the catalog's default
 
 
 def _move(routine: str, step: str, anchor: str, after: bool = True) -> Transform:
@@ -101,6 +104,73 @@ def _plain_exitsyscallfast(prog: Program) -> Program:
     return prog.mutated("T4-plain-store", routines=routines, steps=steps)
 
 
+def _retake_no_10ms(prog: Program) -> Program:
+    """retake only when the same syscalltick was seen twice and there is local work or
+    no idle P: no 10 ms path (and no sysretake)."""
+    def decide(c: Ctx) -> Iterator[Any]:
+        X, v = c.X, c.v
+        p, elapsed = c.args
+        local_work = c.any_g(lambda j: v.g(j, "q") == p)
+        no_idle = X.not_(X.or_(*[v.p(j, "onidle") == 1 for j in range(v.cfg.ps)]))
+        yield X.and_(elapsed == 0, v.P(p, "status") == st._Psyscall,
+                     v.P(p, "pd_tick") == v.P(p, "syscalltick"), X.or_(local_work, no_idle))
+        c.u.s("y.p", p)
+        c.goto("@retake")
+
+    steps = dict(prog.steps)
+    old = steps["retake.decide"]
+    steps["retake.decide"] = Step(old.name, SYSMON, old.at, old.rule,
+                                  "mutant: retake without the 10 ms rule", decide, old.params)
+    return prog.mutated("T5-retake-no-10ms", steps=steps)
+
+
+def _no_sysretake(prog: Program) -> Program:
+    steps = dict(prog.steps)
+    del steps["retake.preempt"]
+    return prog.mutated("T5-no-sysretake", steps=steps)
+
+
+def _no_retake(prog: Program) -> Program:
+    steps = dict(prog.steps)
+    del steps["retake.decide"]
+    return prog.mutated("T5-no-retake", steps=steps)
+
+
+def _r14_lockedm_late(prog: Program) -> Program:
+    """exitsyscall0 reads gp.lockedm after unlock(&sched.lock), when globrunqput has
+    already given gp away (the local gp is kept in m.gp)."""
+    def put(c: Ctx) -> Iterator[Any]:
+        X, v = c.X, c.v
+        g = c.me("curg")
+        yield X.and_(v.s("lock") == 0, X.not_(X.or_(*[v.p(j, "onidle") == 1
+                                                       for j in range(v.cfg.ps)])))
+        c.u.G(g, q=v.cfg.global_q)
+        c.set_me(curg=0, gp=g)
+        c.goto("exitsyscall0.stopm")
+
+    def stop(c: Ctx) -> Iterator[Any]:
+        from entersys.model.steps import _stoplockedm_or_stopm
+
+        yield True
+        locked = c.v.G(c.me("gp"), "lockedm") != 0
+        c.set_me(gp=0)
+        _stoplockedm_or_stopm(c, locked)
+
+    steps = dict(prog.steps)
+    for name, fn in (("exitsyscall0.globrunqput", put), ("exitsyscall0.stopm", stop)):
+        old = steps[name]
+        steps[name] = Step(old.name, M, old.at, old.rule,
+                           "mutant: gp.lockedm read after unlock(&sched.lock)", fn, old.params)
+    return prog.mutated("R14-lockedm-late", steps=steps)
+
+
+# Core parts (sysmon and stop-the-world) at small sizes, for the mutants only liveness
+# kills: two Ps (an idle P beside the syscalling one), or two Gs on one P.
+_CORE = {"foreachp": False, "gc": False, "blockhint": False, "raw": False}
+CORE_1M2P1G = Config(ms=1, ps=2, gs=1, **_CORE)
+CORE_2M1P2G = Config(ms=2, ps=1, gs=2, **_CORE)
+LOCKED_2M1P2G = Config(ms=2, ps=1, gs=2, locked=True, **_CORE)
+
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R1-locks-late", "R1", "m.locks++ after the G became _Gsyscall",
            _move("reentersyscall", "reentersyscall.1.locks", "reentersyscall.5.casgstatus"),
@@ -138,19 +208,51 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            _move("retake", "retake.incidlelocked-", "retake.cas"), "I0 (checkdead)"),
     Mutant("T4-plain-store", "T4/I7", "exitsyscallfast: load + plain store instead of CAS",
            _plain_exitsyscallfast, "I7/I1"),
+    Mutant("T5-retake-no-10ms", "T5", "retake needs the same syscalltick twice and work or "
+           "no idle P: no 10 ms path", _retake_no_10ms, "LIVE-RETAKE", config=CORE_1M2P1G),
+    Mutant("T5-no-retake", "T5", "sysmon never retakes a P in _Psyscall", _no_retake,
+           "LIVE-RUN", config=CORE_2M1P2G),
+    Mutant("T5-no-sysretake", "T5", "no forcePreemptNS preemption of a P whose schedtick "
+           "stands still (before CL 170138, #10958: tiny frequent syscalls starve the "
+           "other Gs)", _no_sysretake, "LIVE-RUN", config=CORE_2M1P2G),
+    Mutant("R14-lockedm-late", "R14", "exitsyscall0 reads gp.lockedm after releasing "
+           "sched.lock (gp already on the global run queue)", _r14_lockedm_late,
+           "I0 (stoplockedm: inconsistent locking)", config=LOCKED_2M1P2G),
     Mutant("V14-wirep-no-mcache", "T4/V14", "wirep does not restore m.mcache (Go 1.14 only: "
            "later versions have no m.mcache)", _drop_write("exitsyscallfast.wirep", "mcache"),
            "I0 (lost mcache)", versions=("1.14",)),
 )}
 
 
+def _merge_designs() -> None:
+    """The Go 1.26+ design's mutants (entersys.model.mutants_scanbit) join the catalog."""
+    from entersys.model.mutants_scanbit import MUTANTS as scanbit
+
+    MUTANTS.update(scanbit)
+
+
+_merge_designs()
+
+
 def for_version(go: str) -> list[str]:
     return [m.id for m in MUTANTS.values() if go in m.versions]
 
 # Rules of the catalog's range that this abstraction does not express, and why.
-GAPS = {
-    "R14": "exitsyscall0's read of gp.lockedm: the model has no LockOSThread/lockedm, so "
-           "the race of #46524 (reading a G after globrunqput) cannot be expressed.",
+GAPS: dict[str, str] = {}
+# Spec section 8's historical bugs and where the catalog stands on each.
+HISTORICAL = {
+    "10958": "T5-no-sysretake (killed by LIVE-RUN)",
+    "46524": "R14-lockedm-late (killed by Go's 'stoplockedm: inconsistent locking')",
+    "10202/11155": "raw_wait_witness: a RawSyscall that waits on another G deadlocks",
+    "15051/36273": "R8-gcwait-early (STW handshake)",
+    "27660": "I2 (m.p never stale; m.oldp a hint) holds; no mutant",
+    "9875 etc.": "R3-syscallsp-late, R11-syscallsp-early (I3)",
+    "66889": "R4-no-save (bp is not modelled apart from the saved context)",
+    "28701": "not a mutant: an open report of sampling misalignment; liveness here holds "
+             "only under the fairness assumption that time passes",
+    "40114": "not a mutant: an exit spinning in casgstatus ends when the GC releases the "
+             "scan bit, which the GC actor's weak fairness guarantees",
+    "64318": "not expressible: the tracer is not modelled",
 }
 
 

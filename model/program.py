@@ -21,9 +21,18 @@ PC_FIELD = {SYSMON: "y.pc", W: "w.pc", F: "f.pc"}
 # Go's throws, recorded in m.throw (the invariant I0 says no M ever throws).
 THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable g",
           4: "nil P dereference", 5: "stopTheWorld: not stopped",
-          6: "stopwait underflow", 7: "releasep: invalid arg"}
+          6: "stopwait underflow", 7: "releasep: invalid arg",
+          8: "stoplockedm: inconsistent locking", 9: "stoplockedm: not runnable",
+          10: "startlockedm: m has p", 11: "wirep: already in go"}
 
-VERSIONS = ("1.14", "1.25")
+VERSIONS = ("1.14", "1.25", "1.26", "1.27")
+# The protocol design each version runs, and the modules that define it: its steps (with
+# ROUTINES, ALTERNATIVES, PLACES, LOCKED_ROUTINES) and its invariants (INVARIANTS,
+# intended_terminal). "psyscall": Go 1.14-1.25, the P goes _Psyscall; "scanbit": Go 1.26+,
+# the P stays _Prunning and the syscall G's _Gscan bit is the lock.
+DESIGN_OF = {"1.14": "psyscall", "1.25": "psyscall", "1.26": "scanbit", "1.27": "scanbit"}
+DESIGNS = {"psyscall": ("entersys.model.steps", "entersys.model.invariants"),
+           "scanbit": ("entersys.model.steps_scanbit", "entersys.model.invariants_scanbit")}
 
 
 @dataclass(frozen=True)
@@ -40,17 +49,33 @@ class Step:
 STEPS: dict[str, Step] = {}
 
 
-def _design() -> Any:
-    """The step definitions and routines (imported on first use: they register into
-    STEPS through the `step` decorator defined here)."""
-    from entersys.model import steps
+def _design(design: str = "psyscall") -> Any:
+    """The step definitions and routines of a design (imported on first use: they register
+    into STEPS through the `step` decorator defined here)."""
+    import importlib
 
-    return steps
+    return importlib.import_module(DESIGNS[design][0])
+
+
+def design_steps(design: str, go: str) -> dict[str, Step]:
+    """The steps of one design for one Go version: the scanbit design lists which steps it
+    shares with the old one (`SHARED`) and which exist only in some versions
+    (`VERSION_ONLY`); the old design is every step no other design module defined."""
+    mod = _design(design)
+    own = {n for n, s in STEPS.items() if s.fn.__module__ == mod.__name__}
+    if design == "psyscall":
+        for d in DESIGNS:
+            _design(d)
+        others = {DESIGNS[d][0] for d in DESIGNS if d != design}
+        return {n: s for n, s in STEPS.items() if s.fn.__module__ not in others}
+    only = getattr(mod, "VERSION_ONLY", {})
+    names = (own | set(getattr(mod, "SHARED", ()))) - {
+        n for n, vs in only.items() if go not in vs}
+    return {n: STEPS[n] for n in STEPS if n in names}
 
 
 def _default_steps() -> dict[str, Step]:
-    _design()
-    return dict(STEPS)
+    return {}
 
 
 def step(name: str, actor: str, at: str | None, rule: str, source: str,
@@ -138,21 +163,50 @@ class Program:
 
     cfg: Config
     go: str = "1.25"
-    routines: dict[str, tuple[list[str], str]] = field(default_factory=lambda: {
-        k: (list(seq), cont) for k, (seq, cont) in _design().ROUTINES.items()})
-    steps: dict[str, Step] = field(default_factory=lambda: _default_steps())
+    routines: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    steps: dict[str, Step] = field(default_factory=_default_steps)
     mutant: str | None = None
+    fuse: bool = True   # run the design's FUSED blocks as one transition each
 
     def __post_init__(self) -> None:
         if self.go not in VERSIONS:
             raise ValueError(f"unknown Go version {self.go!r}; supported: {', '.join(VERSIONS)}")
+        if not self.steps:
+            self.steps = design_steps(self.design, self.go)
+        if not self.routines:  # a version's routines hold the steps that version has
+            self.routines = {k: ([n for n in seq if n in self.steps], cont)
+                             for k, (seq, cont) in self.module.ROUTINES.items()}
         self.cfg.validate()
         self.layout = Layout(self.cfg)
         self.finish()
 
+    @property
+    def design(self) -> str:
+        """The protocol design of this program's Go version ("psyscall" or "scanbit")."""
+        return DESIGN_OF[self.go]
+
+    @property
+    def module(self) -> Any:
+        """The module defining this design's steps, routines and places."""
+        return _design(self.design)
+
+    @property
+    def invariants(self) -> list[Any]:
+        """The design's invariants (entersys.model.invariants.Invariant records)."""
+        import importlib
+
+        return list(importlib.import_module(DESIGNS[self.design][1]).INVARIANTS)
+
+    def intended_terminal(self, s: Any) -> bool:
+        """The design's predicate for a deadlock of the program, not of the runtime."""
+        import importlib
+
+        return bool(importlib.import_module(DESIGNS[self.design][1])
+                    .intended_terminal(self, s))
+
     def finish(self) -> None:
         """(Re)compute labels, successors and instances after the routines changed."""
-        names = list(_design().PLACES)
+        names = list(self.module.PLACES)
         self.routine_of: dict[str, str] = {}
         for r, (seq, _) in self.routines.items():
             for n in seq:
@@ -165,7 +219,27 @@ class Program:
             for i, n in enumerate(seq):
                 self.succ[n] = seq[i + 1] if i + 1 < len(seq) else cont
         self.layout = Layout(self.cfg)
+        self.fused = self._fused_blocks()
         self._instances = self._build_instances()
+
+    def _fused_blocks(self) -> dict[str, list[str]]:
+        """head step -> the steps after it in its block. A design's FUSED blocks are runs of
+        steps of which at most one is visible to another actor, only the first has a guard
+        and only the last may branch; a block is fused only where its steps (those this
+        program has) still stand consecutively in a routine, so a mutant that reorders
+        them runs them one by one."""
+        out: dict[str, list[str]] = {}
+        if not self.fuse:
+            return out
+        for block in getattr(self.module, "FUSED", ()):
+            names = [n for n in block if n in self.steps]
+            if len(names) < 2 or names[0] not in self.routine_of:
+                continue
+            seq = self.routines[self.routine_of[names[0]]][0]
+            k = seq.index(names[0])
+            if seq[k:k + len(names)] == names:
+                out[names[0]] = names[1:]
+        return out
 
     # -- labels ------------------------------------------------------------------------------
     def label(self, name: str) -> int:
@@ -177,7 +251,7 @@ class Program:
     def at_label(self, st_: Step) -> str:
         if st_.at is not None:
             return st_.at
-        return _design().ALTERNATIVES.get(st_.name, st_.name)
+        return self.module.ALTERNATIVES.get(st_.name, st_.name)
 
     def enabled_actors(self) -> set[str]:
         c = self.cfg
@@ -189,12 +263,20 @@ class Program:
         actors = self.enabled_actors()
         in_program = {n for seq, _ in self.routines.values() for n in seq}
         optional = {"user.entersyscallblock": self.cfg.blockhint,
-                    "user.RawSyscall.block": self.cfg.raw}
+                    "user.RawSyscall.block": self.cfg.raw,
+                    "user.RawSyscall.wait": self.cfg.rawwait,
+                    "user.LockOSThread": self.cfg.locked,
+                    "user.UnlockOSThread": self.cfg.locked,
+                    "schedule.startlockedm": self.cfg.locked,
+                    "schedule.stoplockedm": self.cfg.locked,
+                    "stoplockedm.wake": self.cfg.locked,
+                    "exitsyscall0.stopm": self.cfg.locked,
+                    "user.secretSignal": self.cfg.secret}
         for s in self.steps.values():
             if s.actor not in actors or not optional.get(s.name, True):
                 continue
             if s.at is None and s.actor != GC and \
-                    _design().ALTERNATIVES.get(s.name, s.name) not in in_program:
+                    self.module.ALTERNATIVES.get(s.name, s.name) not in in_program:
                 continue  # not part of any routine of this program
             ranges = [self._range(k) for k in s.params]
             combos: list[tuple[int, ...]] = [()]
@@ -240,6 +322,15 @@ class Program:
             return False, {}
         for _ in gen:
             pass
+        for name in self.fused.get(s.name, ()):  # the rest of a fused block
+            s = self.steps[name]
+            here = name
+            after = View(view.L, X, lambda pos, u=u: u.writes.get(pos, view.get(pos)))
+            c = Ctx(self, after, u, inst.m, inst.args, s)
+            gen = s.fn(c)
+            guard = X.and_(guard, next(gen))
+            for _ in gen:
+                pass
         if not c.pc_set and pcf is not None and s.at is None:
             nxt = self.succ[here]
             target = self.label("@" + nxt[1:]) if nxt.startswith("@") else self.labels[nxt]

@@ -18,19 +18,24 @@ from entersys.model import status as st
 # Per-entity fields; the kind says how a symmetry permutation relabels the value.
 M_FIELDS = {"pc": "pc", "p": "pref", "oldp": "pref", "curg": "gref", "locks": "int",
             "syscalltick": "tick", "mcache": "int", "throw": "int", "pp": "pref",
-            "tmp": "int"}
+            "tmp": "int", "lockedg": "gref", "nextp": "pref", "gp": "gref",
+            # Go 1.27: whether the M's signal stack holds secrets (runtime/secret)
+            "sigsecret": "int"}
 P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "stick",
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
-            "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int"}
+            "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int",
+            "nextp": "int"}
 G_FIELDS = {"status": "int", "syscallsp": "int", "throwsplit": "int", "poisoned": "int",
-            "schedok": "int", "m": "mref", "q": "qref"}
+            "schedok": "int", "m": "mref", "q": "qref", "lockedm": "mref"}
 SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "lock": "int",
                 "nmidlelocked": "int", "event": "int",
-                "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref"}
+                "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref",
+                # Go 1.26+: the syscallingThread sysmon's retake holds (its M and G)
+                "y.m": "mref", "y.g": "gref"}
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
 # The optional parts of the model: the Config flags below, in this order.
-PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")
+PARTS = ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw", "rawwait", "locked", "secret")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,13 @@ class Config:
     sysmon: bool = True
     blockhint: bool = True  # Gs may call entersyscallblock
     raw: bool = True        # Gs may make a blocking RawSyscall
+    # Gs may make a RawSyscall that returns only after another G has run (a pipe, a
+    # socketpair or FUSE peer): a misuse of RawSyscall, so off unless asked for
+    rawwait: bool = False
+    # Gs may call LockOSThread/UnlockOSThread (g.lockedm, m.lockedg and the locked-M
+    # paths of schedule and exitsyscall0): off unless asked for (it adds states)
+    locked: bool = False
+    secret: bool = True     # Go 1.27: signals in runtime/secret mode dirty signal stacks
 
     def validate(self) -> None:
         for name, n, lo in (("ms", self.ms, 1), ("ps", self.ps, 1), ("gs", self.gs, 1)):
@@ -153,6 +165,10 @@ class Update:
             self._locked = None
 
     def _old(self, pos: int) -> Any:
+        return self.writes.get(pos, self.v.get(pos))
+
+    def now(self, pos: int) -> Any:
+        """The value at position pos with this step's writes so far applied."""
         return self.writes.get(pos, self.v.get(pos))
 
     def m(self, i: int, **kw: Any) -> None:

@@ -50,3 +50,28 @@ REQUIRED_P_OLD = {(_Prunning, _Psyscall), (_Psyscall, _Pgcstop), (_Psyscall, _Pi
                   (_Pidle, _Prunning)}
 REQUIRED_G_OLD = {(_Grunning, _Gsyscall), (_Gsyscall, _Grunning), (_Gsyscall, _Grunnable),
                   (_Gsyscall, _Gscansyscall), (_Gscansyscall, _Gsyscall)}
+
+# New design (Go 1.26+, spec 2.2 N1-N9): no _Psyscall; the syscall G's scan bit is the lock.
+ALLOWED_G_NEW = {
+    (_Grunnable, _Grunning),      # execute
+    (_Grunning, _Grunnable),      # gosched / preemption; N8 exitsyscallNoP
+    (_Grunning, _Gsyscall),       # N1 reentersyscall; entersyscallblock after handoffp
+    (_Gsyscall, _Grunning),       # N6 exitsyscall: first thing
+    (_Gsyscall, _Gscansyscall),   # N3 setBlockOnExitSyscall; T12 GC scan
+    (_Gscansyscall, _Gsyscall),   # N5 resume; the GC's release
+    (_Grunnable, _Gscanrunnable),
+    (_Gscanrunnable, _Grunnable),
+}
+ALLOWED_P_NEW = {
+    (_Pidle, _Prunning),      # acquirep / wirep
+    (_Prunning, _Pidle),      # releasep + pidleput; N4 takeP
+    (_Prunning, _Pgcstop),    # N2 entersyscallHandleGCWait; N4 gcstopP; gcstopm; handoffp
+    (_Pidle, _Pgcstop),       # W stops idle Ps; handoffp of a taken P with gcwaiting
+    (_Pgcstop, _Pidle),       # startTheWorld
+}
+REQUIRED_G_NEW = {(_Grunning, _Gsyscall), (_Gsyscall, _Grunning), (_Grunning, _Grunnable),
+                  (_Gsyscall, _Gscansyscall), (_Gscansyscall, _Gsyscall)}
+REQUIRED_P_NEW = {(_Pidle, _Prunning), (_Prunning, _Pidle), (_Prunning, _Pgcstop)}
+# The tables of each design: (allowed G, allowed P, required G, required P).
+TABLES = {"psyscall": (ALLOWED_G_OLD, ALLOWED_P_OLD, REQUIRED_G_OLD, REQUIRED_P_OLD),
+          "scanbit": (ALLOWED_G_NEW, ALLOWED_P_NEW, REQUIRED_G_NEW, REQUIRED_P_NEW)}

@@ -32,8 +32,10 @@ def idle_p_exists(c: Ctx) -> Any:
     return c.X.or_(*[c.v.p(j, "onidle") == 1 for j in range(c.v.cfg.ps)])
 
 def acquirep(c: Ctx, pref: Any) -> None:
-    """wirep: m.p = P, p.m = M, _Prunning; throws unless p.m == 0 and P is idle."""
+    """wirep: m.p = P, p.m = M, _Prunning; throws "wirep: already in go" unless m.p is
+    nil, "wirep: invalid p state" unless p.m == 0 and P is idle. Go 1.25 proc.go wirep."""
     X, v = c.X, c.v
+    c.throw(c.me("p") != 0, 11)
     c.throw(X.or_(v.P(pref, "m") != 0, v.P(pref, "status") != st._Pidle), 1)
     c.u.P(pref, status=st._Prunning, m=c.m + 1, onidle=0)
     c.set_me(p=pref)
@@ -56,29 +58,47 @@ def cas_psyscall(c: Ctx, pref: Any, new: int, cond: Any = True, tick: bool = Tru
 
 def handoffp(c: Ctx, pref: Any) -> None:
     """handoffp (coarse, sched.lock held): with gcwaiting the P stops for STW and
-    stopwait drops; otherwise the pending safe-point fn runs and the P goes on the idle
-    list, where a parked M with work picks it up (our stand-in for startm)."""
+    stopwait drops; otherwise the pending safe-point fn runs, and the P goes to a parked M
+    when there is work on a run queue and an M is parked (startm(pp): the M's m.nextp,
+    p.nextp here; Go would create an M if none were parked), else on the idle list.
+    Go 1.25 proc.go handoffp/startm."""
     X, v = c.X, c.v
     gcw = v.s("gcwaiting") == 1
     sp = v.P(pref, "safepoint")
+    parked = X.or_(*[v.m(i, "pc") == c.prog.label("idle") for i in range(v.cfg.ms)
+                     if i != c.m or c.step.actor != M])
+    give = X.and_(X.not_(gcw), work_for(c, pref), parked)
     c.u.P(pref,
              status=X.ite(gcw, st._Pgcstop, st._Pidle),
-             onidle=X.ite(gcw, 0, 1),
+             onidle=X.ite(X.or_(gcw, give), 0, 1),
+             nextp=X.ite(give, 1, 0),
              safepoint=X.ite(gcw, sp, 0),
              fnruns=X.ite(X.and_(X.not_(gcw), sp == 1), v.P(pref, "fnruns") + 1,
                           v.P(pref, "fnruns")))
     c.u.s("stopwait", X.ite(gcw, v.s("stopwait") - 1, v.s("stopwait")))
 
-def checkdead_on_stop(c: Ctx) -> None:
+def checkdead_on_stop(c: Ctx, idlelocked_delta: int = 0) -> None:
     """stopm -> mput -> checkdead: with no M left running (counting sysmon's
-    incidlelocked(-1)), a runnable or syscalling G is a fatal 'checkdead' throw."""
+    incidlelocked(-1) and the Ms parked locked to a G in sched.nmidlelocked, changed by
+    `idlelocked_delta` in this same step), a runnable or syscalling G is a fatal
+    'checkdead' throw. Go 1.25 proc.go checkdead."""
     X, v = c.X, c.v
     idle = c.prog.label("idle")
     others_running = X.count([v.m(j, "pc") != idle for j in range(v.cfg.ms) if j != c.m])
     # the stop-the-world and forEachP callers run on Ms of their own
     callers = X.count([v.s("w.pc") != c.prog.label("w.idle"),
                        v.s("f.pc") != c.prog.label("f.idle")])
-    run = others_running + callers - v.s("nmidlelocked")
+    # an M woken by startm(pp) with a P in m.nextp is no longer idle (mget took it)
+    # (read with this step's writes: handoffp may have woken one just now)
+    woken = X.count([c.u.now(v.L.pname[j]["nextp"]) == 1 for j in range(v.cfg.ps)])
+    # a P left on the idle list while a G is queued has an M being started for it: every
+    # Go path that frees a P with work about calls wakep/startm, which makes an M if none
+    # is parked (newm); the model's Ms are fixed, so that M is counted here
+    queued = c.any_g(lambda j: v.g(j, "q") != 0)
+    starting = X.ite(X.and_(queued, X.or_(*[c.u.now(v.L.pname[j]["onidle"]) == 1
+                                              for j in range(v.cfg.ps)])), 1, 0)
+    run = others_running + callers + woken + starting - (v.s("nmidlelocked")
+                                                           + idlelocked_delta)
     live = (st._Grunnable, st._Grunning, st._Gsyscall, st._Gscanrunnable,
             st._Gscansyscall)
     alive = c.any_g(lambda j: X.or_(*[v.g(j, "status") == s for s in live]))
@@ -90,13 +110,17 @@ def checkdead_on_stop(c: Ctx) -> None:
 SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
 
 
-@step("startm", M, "idle", "", SCHED_SRC + ": pidleget + acquirep", ("p",))
+@step("startm", M, "idle", "", SCHED_SRC + ": pidleget, or the P handed over by "
+      "startm(pp) (m.nextp); acquirep", ("p",))
 def _startm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
-    yield X.and_(v.s("lock") == LOCK_FREE, v.P(p, "onidle") == 1, work_for(c, p),
-                 v.s("gcwaiting") == 0)
+    yield X.and_(v.s("lock") == LOCK_FREE,
+                 X.or_(v.P(p, "nextp") == 1,
+                       X.and_(v.P(p, "onidle") == 1, work_for(c, p),
+                              v.s("gcwaiting") == 0)))
     acquirep(c, p)
+    c.u.P(p, nextp=0)
     c.goto("sched")
 
 
@@ -106,8 +130,11 @@ def _schedule(c: Ctx) -> Iterator[Any]:
     (g,) = c.args
     mp = c.me("p")
     q = v.G(g, "q")
+    # findRunnable runs a pending safe-point fn first (runSafePointFn.sched); a locked M
+    # never gets here (schedule.stoplockedm), and a G locked to an M goes to that M
     yield X.and_(v.s("gcwaiting") == 0, v.G(g, "status") == st._Grunnable,
-                 X.or_(q == v.cfg.global_q, q == mp))
+                 X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0,
+                 c.me("lockedg") == 0, v.G(g, "lockedm") == 0)
     c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
     c.set_me(curg=g)
     c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
@@ -118,7 +145,7 @@ def _schedule(c: Ctx) -> Iterator[Any]:
 def _gcstopm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp = c.me("p")
-    yield X.and_(v.s("gcwaiting") == 1, v.s("lock") == LOCK_FREE)
+    yield X.and_(v.s("gcwaiting") == 1, v.s("lock") == LOCK_FREE, c.me("lockedg") == 0)
     c.throw(v.s("stopwait") <= 0, 6)
     c.u.P(mp, status=st._Pgcstop, m=0)
     c.set_me(p=0)
@@ -130,7 +157,8 @@ def _gcstopm(c: Ctx) -> Iterator[Any]:
 def _stopm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp = c.me("p")
-    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)))
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)),
+                 c.me("lockedg") == 0)
     sp = v.P(mp, "safepoint")
     c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
           fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
@@ -192,6 +220,97 @@ def _raw_block(c: Ctx) -> Iterator[Any]:
       "the raw call returns (the kernel, not a G, ends it: it may take any time)")
 def _raw_return(c: Ctx) -> Iterator[Any]:
     yield True
+    c.goto("user")
+
+
+@step("user.RawSyscall.wait", M, "user", "I11",
+      "syscall.RawSyscall on a pipe/socketpair/FUSE peer: no entersyscall; the M blocks in "
+      "the kernel holding its _Prunning P until another G has run (part `rawwait`)")
+def _raw_wait(c: Ctx) -> Iterator[Any]:
+    yield True
+    c.goto("rawwait")
+
+
+@step("RawSyscall.wakeup", M, "rawwait", "I11",
+      "the peer G has run (user.signal); the raw call returns")
+def _raw_wakeup(c: Ctx) -> Iterator[Any]:
+    yield c.v.s("event") == 1
+    c.u.s("event", 0)
+    c.goto("user")
+
+
+# ==== LockOSThread and the locked-M paths (part `locked`) ===================================
+
+LK = "proc.go "
+
+
+@step("user.LockOSThread", M, "user", "R14", LK + "dolockOSThread: m.lockedg = gp; "
+      "gp.lockedm = m (one locked G at a time: the model's Ms are fixed, and each locked "
+      "G takes one out of the pool for good)")
+def _lock(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    g = _gp(c)
+    yield c.X.and_(*[v.g(j, "lockedm") == 0 for j in range(v.cfg.gs)])
+    c.u.G(g, lockedm=c.m + 1)
+    c.set_me(lockedg=g)
+
+
+@step("user.UnlockOSThread", M, "user", "R14", LK + "dounlockOSThread: m.lockedg = 0; "
+      "gp.lockedm = 0")
+def _unlock(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
+    yield c.v.G(g, "lockedm") == c.m + 1
+    c.u.G(g, lockedm=0)
+    c.set_me(lockedg=0)
+
+
+@step("schedule.stoplockedm", M, "sched", "R14",
+      LK + "schedule: mp.lockedg != 0 -> stoplockedm: handoffp(releasep()); park")
+def _sched_stoplockedm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    mp = c.me("p")
+    yield X.and_(c.me("lockedg") != 0, v.s("lock") == LOCK_FREE)
+    c.throw(X.or_(mp == 0, v.P(mp, "m") != c.m + 1), 7)
+    c.set_me(p=0)
+    c.u.P(mp, m=0)  # releasep
+    handoffp(c, mp)
+    _stoplockedm_or_stopm(c, True)
+
+
+@step("schedule.startlockedm", M, "sched", "R14",
+      LK + "schedule: gp.lockedm != 0 -> startlockedm(gp): hand this P to gp's M "
+      "(m.nextp), incidlelocked(-1), stopm", ("g",))
+def _sched_startlockedm(c: Ctx) -> Iterator[Any]:
+    X, v = c.X, c.v
+    (g,) = c.args
+    mp = c.me("p")
+    q = v.G(g, "q")
+    lm = v.G(g, "lockedm")
+    yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE,
+                 v.G(g, "status") == st._Grunnable, X.or_(q == v.cfg.global_q, q == mp),
+                 v.P(mp, "safepoint") == 0, c.me("lockedg") == 0, lm != 0)
+    c.throw(v.M(lm, "nextp") != 0, 10)
+    c.u.G(g, q=0)
+    c.u.M(lm, curg=g, nextp=mp)
+    c.u.P(mp, m=0, status=st._Pidle, onidle=0)
+    c.set_me(p=0)
+    c.u.s("nmidlelocked", v.s("nmidlelocked") - 1)
+    checkdead_on_stop(c, idlelocked_delta=-1)
+    c.goto("idle")
+
+
+@step("stoplockedm.wake", M, "lockedpark", "R14",
+      LK + "stoplockedm: woken with m.nextp: lockedg must be runnable; acquirep; execute")
+def _lockedwake(c: Ctx) -> Iterator[Any]:
+    v = c.v
+    np_ = c.me("nextp")
+    g = c.me("curg")
+    yield np_ != 0
+    c.throw(v.G(g, "status") != st._Grunnable, 9)
+    acquirep(c, np_)
+    c.set_me(nextp=0)
+    c.u.G(g, status=st._Grunning, m=c.m + 1)
+    c.u.P(np_, schedtick=v.P(np_, "schedtick") + 1)
     c.goto("user")
 
 
@@ -480,8 +599,34 @@ def _ex0q(c: Ctx) -> Iterator[Any]:
     yield X.and_(v.s("lock") == LOCK_FREE, X.not_(idle_p_exists(c)))
     c.u.G(g, q=v.cfg.global_q)
     c.set_me(curg=0)
+    if not c.prog.cfg.locked:
+        checkdead_on_stop(c)
+        c.goto("idle")
+        return
+    # R14: whether gp is locked is read before sched.lock is released (globrunqput
+    # gives gp away: another M may run it and lock it to itself meanwhile)
+    c.set_me(tmp=X.ite(v.G(g, "lockedm") != 0, 1, 0))
+    c.goto("exitsyscall0.stopm")
+
+
+@step("exitsyscall0.stopm", M, "exitsyscall0.stopm", "T11/R14",
+      "proc.go exitsyscall0: unlock(&sched.lock); if locked { stoplockedm() } else stopm()")
+def _ex0stop(c: Ctx) -> Iterator[Any]:
+    yield True
+    locked = c.me("tmp") == 1
+    c.set_me(tmp=0)
+    _stoplockedm_or_stopm(c, locked)
+
+
+def _stoplockedm_or_stopm(c: Ctx, locked: Any) -> None:
+    """stoplockedm (throws unless m.lockedg's lockedm is this M; the M parks until its G
+    is handed back, counted in nmidlelocked) when `locked`, else stopm (checkdead)."""
+    X, v = c.X, c.v
+    lg = c.me("lockedg")
+    c.throw(X.and_(locked, X.or_(lg == 0, v.G(lg, "lockedm") != c.m + 1)), 8)
+    c.u.s("nmidlelocked", X.ite(locked, v.s("nmidlelocked") + 1, v.s("nmidlelocked")))
+    c.branch(locked, "lockedpark", "idle")
     checkdead_on_stop(c)
-    c.goto("idle")
 
 
 @step("exitsyscall.8.resume", M, None, "R11",
@@ -556,32 +701,70 @@ def _ysleep(c: Ctx) -> Iterator[Any]:
 
 
 @step("sysmon.wake", SYSMON, "y.sleep", "",
-      "proc.go sysmon: woken (sysmonnote) or the forcegc timeout with the world running")
+      "proc.go sysmon: notetsleep(&sched.sysmonnote, forcegcperiod/2) returns: woken, or "
+      "its timeout, which ends the sleep even while gcwaiting is set")
 def _ywake(c: Ctx) -> Iterator[Any]:
-    X, v = c.X, c.v
-    yield X.or_(v.s("sysmonwait") == 0, v.s("gcwaiting") == 0)
+    yield True
     c.u.s("sysmonwait", 0)
     c.goto("y.run")
 
 
-@step("retake.sample", SYSMON, "y.run", "", RT + ": syscalltick moved -> record it, skip", ("p",))
+# Time, as sysmon sees it. sysmon sleeps 20 us, doubling after 50 idle passes up to 10 ms,
+# and its sleep ends on its timeout even while gcwaiting is set; each pass looks at every
+# P and compares what it sees with what it recorded on an earlier pass (pd.schedtick/
+# schedwhen, pd.syscalltick/syscallwhen). Only two durations matter to retake,
+# forcePreemptNS and the sysretake delay, both 10 ms. The model keeps no clock: the
+# recorded syscalltick is saturated to "same as now / older" (explore.normalize_ticks),
+# and "10 ms have passed since it was recorded" (a syscall that lasted a sysmon period)
+# is a nondeterministic choice of the step (`retake.decide` with bit = 1; any pass of
+# `retake.preempt`). That time does pass is a fairness assumption of the liveness checks
+# (entersys.oracle.liveness): sysmon's per-P steps are strongly fair, so a P that keeps
+# offering itself is eventually preempted or retaken. The back-off only changes how many
+# passes fall in 10 ms, so it needs no state. Go 1.25 proc.go sysmon/retake.
+
+def _sysretake(c: Ctx, p: Any) -> Any:
+    """retake's sysretake: sysmon preempted the P's G on this pass (p.preempt set)."""
+    return c.v.P(p, "preempt") == 1
+
+
+@step("retake.preempt", SYSMON, "y.run", "",
+      RT + ": a _Prunning or _Psyscall P whose schedtick has not moved for forcePreemptNS "
+      "-> preemptone (a syscalling G is preempted once back in user code)", ("p",))
+def _ypreempt(c: Ctx) -> Iterator[Any]:
+    """When the 10 ms have passed is not tracked (any pass may find them passed), and the
+    step is taken only while another G waits to run: otherwise Go's preemption merely
+    reschedules the same G, which the protocol cannot tell apart."""
+    X, v = c.X, c.v
+    (p,) = c.args
+    s = v.P(p, "status")
+    waiting = c.any_g(lambda j: v.g(j, "q") != 0)
+    yield X.and_(X.or_(s == st._Prunning, s == st._Psyscall), v.P(p, "preempt") == 0,
+                 waiting)
+    c.u.P(p, preempt=1)
+    c.pc_set = True
+
+
+@step("retake.sample", SYSMON, "y.run", "",
+      RT + ": syscalltick moved -> record it, skip", ("p",))
 def _ysample(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
     yield X.and_(v.P(p, "status") == st._Psyscall,
                  v.P(p, "pd_tick") != v.P(p, "syscalltick"))
-    c.u.P(p, pd_tick=v.P(p, "syscalltick"), pd_sched=v.P(p, "schedtick"))
+    c.u.P(p, pd_tick=v.P(p, "syscalltick"))
     c.pc_set = True
 
 
 @step("retake.decide", SYSMON, "y.run", "T5",
-      RT + ": same tick on two passes (or 10 ms, bit=1) and work or no idle P", ("p", "bit"))
+      RT + ": same syscalltick on two passes (or sysretake, bit=1), and local work, no idle "
+      "P, or 10 ms since the tick was recorded (bit=1)", ("p", "bit"))
 def _ydecide(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     p, elapsed = c.args
     local_work = c.any_g(lambda j: v.g(j, "q") == p)
     yield X.and_(v.P(p, "status") == st._Psyscall,
-                 X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"), elapsed == 1),
+                 X.or_(v.P(p, "pd_tick") == v.P(p, "syscalltick"),
+                       X.and_(elapsed == 1, _sysretake(c, p))),
                  X.or_(elapsed == 1, local_work, X.not_(idle_p_exists(c))))
     c.u.s("y.p", p)
     c.goto("@retake")
@@ -785,6 +968,6 @@ ALTERNATIVES = {
 }
 PLACES = ["idle", "sched", "user", "sys", "sysblock", "rawblock",
           "y.run", "y.sleep", "w.idle", "w.scan", "w.wait", "w.stopped",
-          "f.idle", "f.scan", "f.wait"]
+          "f.idle", "f.scan", "f.wait", "rawwait", "exitsyscall0.stopm", "lockedpark"]
 # Labels at which an M is inside a runtime prologue/epilogue (m.locks must be 1).
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "entersyscallblock")

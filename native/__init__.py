@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+from typing import Any
 
 from entersys.model.stubs import STUBS, StubSpec
 
@@ -47,6 +48,9 @@ ASM_STUBS: dict[str, StubSpec] = {
 }
 
 EV_ENTER, EV_EXIT = 1, 2
+#: Set in an isolated child (entersys.oracle.errno_child): each Caller.call notes the stub
+#: call it starts here, so that a crash can be traced to it.
+CALL_NOTE: Any = None
 HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
@@ -123,6 +127,7 @@ _SIGNATURES: dict[str, tuple[list, object]] = {
                     None),
     "es_map_scan": ([_u64, _u64, ctypes.POINTER(_u64), ctypes.POINTER(_u64)], _u64),
     "es_seccomp_errno": ([ctypes.c_uint32, ctypes.c_uint32], ctypes.c_int),
+    "es_seccomp_echo_arg": ([ctypes.c_uint32, ctypes.c_uint32], ctypes.c_int),
     "es_libc_syscall": ([_u64, _u64, _u64, _u64, ctypes.POINTER(ctypes.c_int)],
                         ctypes.c_int64),
     "es_rec_enter": ([_vp], None),
@@ -136,7 +141,17 @@ class Library:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else find_library()
-        self.dll = ctypes.CDLL(str(self.path))
+        try:
+            self.dll = ctypes.CDLL(str(self.path))
+        except OSError as e:
+            raise NativeLibraryMissing(f"cannot load {self.path}: {e}; unset {LIB_ENV} or "
+                                       "run `pip install -e .`") from None
+        missing = [s for s in [*_SIGNATURES, *(sym for sym, _ in VARIANTS.values())]
+                   if not hasattr(self.dll, s)]
+        if missing:
+            raise NativeLibraryMissing(f"{self.path} is not entersys's stub library (no "
+                                       f"symbol {missing[0]}); unset {LIB_ENV} or run "
+                                       "`pip install -e .`")
         for name, (argtypes, restype) in _SIGNATURES.items():
             fn = getattr(self.dll, name)
             fn.argtypes, fn.restype = argtypes, restype
@@ -257,6 +272,8 @@ class Caller:
             self.check_allowed(trap, args)
         b = self.block
         b.trap = trap
+        if CALL_NOTE is not None:
+            CALL_NOTE[:128] = f"{variant} trap={trap} args={args}"[:127].encode().ljust(128, b"\0")
         full = (list(args) + [0] * 6)[:6]
         for i in range(6):
             b.a[i] = full[i] & 0xFFFFFFFFFFFFFFFF

@@ -156,6 +156,27 @@ int es_seccomp_errno(uint32_t nr, uint32_t e) {
     return 0;
 }
 
+/* Argument echo (call only in a disposable child process): on x86_64, system call `nr`
+ * returns SECCOMP_RET_ERRNO | (low 12 bits of argument k, 0-based), so the caller sees
+ * which value the kernel found in that argument register. Returns 0, or -errno. */
+int es_seccomp_echo_arg(uint32_t nr, uint32_t k) {
+    struct sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 6),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 8 * (k % 6)),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, SECCOMP_RET_DATA & 0xfff),
+        BPF_STMT(BPF_ALU | BPF_OR | BPF_K, SECCOMP_RET_ERRNO),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog fprog = { .len = sizeof prog / sizeof prog[0], .filter = prog };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return -errno;
+    return 0;
+}
+
 /* glibc's view of one call: the return value of syscall(2) and errno. */
 int64_t es_libc_syscall(uint64_t trap, uint64_t a1, uint64_t a2, uint64_t a3, int *err_out) {
     errno = 0;

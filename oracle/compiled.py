@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import z3
-from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.invariants import Invariant
 from entersys.model.program import Instance, Program
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
 
@@ -93,7 +93,7 @@ class CompiledProgram:
             body.append("    return n")
             lines.extend(body)
             names.append((f"f{k}", inst))
-        invs = invariants if invariants is not None else INVARIANTS
+        invs = invariants if invariants is not None else prog.invariants
         inv_exprs = [tr(_simp(symbolic_invariant(prog, inv, sym))) for inv in invs]
         for k, expr in enumerate(inv_exprs):
             lines.append(f"def inv{k}(s):")

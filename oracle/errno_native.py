@@ -26,6 +26,7 @@ from entersys.native import (
     Recorder,
     SYS_close,
     SYS_getpid,
+    SYS_getppid,
     SYS_gettid,
     SYS_read,
     SYS_write,
@@ -264,19 +265,74 @@ def check_real_syscalls(lib: Library) -> Outcome:
         values={**p, "problems": len(problems)}, replay="entersys check --only errno"), details)
 
 
+# ---- c2. every argument register, with distinct values ---------------------------------------
+
+ECHO_ARGS = tuple(0x101 + 0x111 * i for i in range(6))  # distinct, non-zero, below 4096
+
+
+def _echo_child(lib: Library, k: int) -> dict[str, tuple[int, int, int, int, int]]:
+    """In a disposable child: getppid echoes argument k as its errno; every variant's view."""
+    rc = lib.dll.es_seccomp_echo_arg(SYS_getppid, k)
+    if rc != 0:
+        raise OSError(-rc, f"es_seccomp_echo_arg(getppid, {k}) failed")
+    caller = Caller(lib)
+    out = {}
+    for variant in VARIANTS:
+        r = caller.call(variant, SYS_getppid, *ECHO_ARGS)
+        out[variant] = (r.r1, r.r2, r.err, r.raw_rax, r.raw_rdx)
+    return out
+
+
+def check_arg_registers(lib: Library) -> Outcome:
+    """Each variant passes a1..a6 = ECHO_ARGS; a seccomp filter makes the kernel echo the
+    register of argument k: the spec's arguments must arrive, the others be 0."""
+    from entersys.oracle.errno_child import run_isolated
+
+    problems: list[dict[str, Any]] = []
+    table = []
+    for k in range(6):
+        how, seen, last = run_isolated(lambda k=k: _echo_child(lib, k), 60.0)
+        if how != "ok":
+            problems.append({"argument": f"a{k + 1}", "child": f"{how}: {seen}",
+                             "last stub call": last})
+            continue
+        row: dict[str, Any] = {"argument": f"a{k + 1}"}
+        for variant, (r1, r2, err, raw, rdx) in seen.items():
+            spec = VARIANTS[variant][1]
+            want_raw = (-ECHO_ARGS[k]) & MASK64 if k < spec.nargs else 0
+            want = (want_raw, *model_triple(spec.mapping, want_raw, rdx))
+            row[variant] = f"{(-raw) & 0xFFF:#x}" if raw else "0"
+            if (raw, r1, r2, err) != want:
+                problems.append({"variant": variant, "argument": f"a{k + 1}",
+                                 "kernel saw": f"{(-raw) & MASK64:#x}" if raw else "0",
+                                 "want": f"{ECHO_ARGS[k]:#x}" if k < spec.nargs else "0",
+                                 "r1/err": f"{r1:#x}/{err}"})
+        table.append(row)
+    details = {"args": [f"{a:#x}" for a in ECHO_ARGS], "tables": {"argument echo": table}}
+    if not problems:
+        return Outcome(Verdict.HOLDS, None, details)
+    p = problems[0]
+    return Outcome(Verdict.REFUTED, Counterexample(
+        summary=(f"{p.get('variant', 'a child')}: argument {p['argument']} reached the kernel "
+                 f"as {p.get('kernel saw', '?')}, want {p.get('want', '?')}" if "variant" in p
+                 else f"argument {p['argument']}: {p['child']}"),
+        values={**p, "problems": len(problems)}, replay="entersys check --only errno"), details)
+
+
 # ---- d. hook order ----------------------------------------------------------------------------
 
 SENTINEL = 0x5E5E5E5E5E5E5E5E  # stored in the block before a call: "not written yet"
 
 
-def _python_hook_trace(caller: Caller, variant: str) -> list[tuple[str, int, int]]:
-    """getpid through `variant` with Python hooks noting (event, raw_rax, r1) as they run."""
+def _python_hook_trace(caller: Caller, variant: str,
+                       trap: int = SYS_getpid) -> list[tuple[str, int, int]]:
+    """`trap` (getpid) through `variant` with Python hooks noting (event, raw_rax, r1)."""
     seen: list[tuple[str, int, int]] = []
     b = caller.block
     caller.set_hooks(lambda _ctx: seen.append(("enter", b.raw_rax, b.r1)),
                      lambda _ctx: seen.append(("exit", b.raw_rax, b.r1)), 0)
     b.raw_rax = b.r1 = SENTINEL
-    caller.call(variant, SYS_getpid)
+    caller.call(variant, trap)
     return seen
 
 
@@ -308,6 +364,12 @@ def check_hook_order(lib: Library) -> Outcome:
             want_seen = [("enter", SENTINEL, SENTINEL), ("exit", pid, pid)]
             if seen != want_seen:
                 problems.append(f"{variant}: Python hooks saw {seen}, want {want_seen}")
+            # The error path: exit runs after Go's results (r1 = -1) are stored.
+            seen = _python_hook_trace(caller, variant, SYS_INVALID)
+            enosys = (-ENOSYS) & MASK64
+            want_seen = [("enter", SENTINEL, SENTINEL), ("exit", enosys, MASK64)]
+            if seen != want_seen:
+                problems.append(f"{variant} (ENOSYS): Python hooks saw {seen}, want {want_seen}")
     finally:
         caller.set_hooks(None, None, 0)
     details = {"library": str(lib.path)}
@@ -396,8 +458,11 @@ CHECKS: dict[str, tuple[str, str, CheckFn]] = {
     "real-syscalls": ("every variant: real getpid, gettid, pipe2/write/read, EFAULT, EBADF, "
                       "ENOSYS; (r1, r2, err) = model mapping of the kernel's RAX/RDX", "oracle",
                       lambda lib, _n: check_real_syscalls(lib)),
-    "hook-order": ("hooked variants fire enter then exit around the call, Raw variants none "
-                   "(C recorder and Python callback)", "oracle",
+    "arg-registers": ("every variant passes a1..a6 with distinct values; a seccomp filter echoes "
+                      "each argument register: the spec's arguments arrive, the rest are 0",
+                      "fault-injection", lambda lib, _n: check_arg_registers(lib)),
+    "hook-order": ("hooked variants fire enter then exit around the call (also on the error "
+                   "path), Raw variants none (C recorder and Python callback)", "oracle",
                    lambda lib, _n: check_hook_order(lib)),
     "blocking-read": ("a blocking Syscall read in a thread releases the GIL and returns after "
                       "the main thread writes", "oracle", lambda lib, _n: check_blocking_read(lib)),
@@ -421,14 +486,53 @@ def _one(name: str, lib: Library | None, examples: int) -> CheckResult:
     return guarded(GROUP, cid, title, kind, Verdict.HOLDS, go)
 
 
+CHILD_TIMEOUT_S = 180.0
+
+
+def _one_isolated(name: str, lib: Library, examples: int,
+                  timeout_s: float = CHILD_TIMEOUT_S) -> CheckResult:
+    """`_one` in a forked child: a stub that crashes is a REFUTED record naming the signal
+    and the call, a hung check an ERROR record; neither takes `entersys check` down."""
+    from entersys.oracle.errno_child import run_isolated
+
+    title, kind, _ = CHECKS[name]
+    cid = f"errno.native.{name}"
+    t0 = time.perf_counter()
+    how, value, last = run_isolated(lambda: _one(name, lib, examples), timeout_s)
+    if how == "ok":
+        return value
+    seconds = time.perf_counter() - t0
+    values = {"last stub call": last or "(none)", "library": str(lib.path)}
+    if how == "signal":
+        return CheckResult(cid, GROUP, title, kind, Verdict.REFUTED, Verdict.HOLDS, seconds,
+                           Counterexample(summary=f"a stub crashed the process with {value} "
+                                          f"during {last or 'the check'}", values=values,
+                                          replay="entersys check --only errno"))
+    return CheckResult(cid, GROUP, title, kind, Verdict.ERROR, Verdict.HOLDS, seconds,
+                       Counterexample(summary=f"the check's child process failed ({how}: "
+                                      f"{value})", values=values,
+                                      replay="entersys check --only errno"))
+
+
 def run(examples: int = 300, lib: Library | None = None,
-        only: Iterable[str] | None = None) -> list[CheckResult]:
+        only: Iterable[str] | None = None, isolate: bool = True) -> list[CheckResult]:
     """Every check of this module (or those named in `only`), on `lib` or the built library."""
     names = list(only) if only is not None else list(CHECKS)
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
-    return [_one(n, lib, examples) for n in names]
+    if not isolate:
+        return [_one(n, lib, examples) for n in names]
+    try:
+        lib = lib or library()
+    except Exception as e:  # noqa: BLE001 - a missing library is one record per check
+        return [guarded(GROUP, f"errno.native.{n}", CHECKS[n][0], CHECKS[n][1], Verdict.HOLDS,
+                        lambda e=e: _raise(e)) for n in names]
+    return [_one_isolated(n, lib, examples) for n in names]
+
+
+def _raise(e: Exception) -> CheckResult:
+    raise e
 
 
 __all__ = ["CHECKS", "Outcome", "hex64", "model_scan", "model_triple", "run"]

@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
+from entersys.model.invariants import Invariant
 from entersys.model.ops import CONCRETE
-from entersys.model.program import PC_FIELD, THROWS, F, Instance, M, Program, W
+from entersys.model.program import GC, PC_FIELD, SYSMON, THROWS, F, Instance, M, Program, W
 from entersys.model.state import Layout, View, initial_state
 from entersys.oracle.compiled import CompiledProgram
 from entersys.results import Counterexample, TraceStep
 
 State = tuple[int, ...]
 _PRODUCTIVE = (M, W, F)
+ACTORS = (SYSMON, W, F, GC)  # the actors other than the Ms, in a fixed order
 
 
 def normalize_ticks(layout: Layout, s: list[int]) -> None:
@@ -218,6 +219,10 @@ class ExploreResult:
     order: list[State] = field(default_factory=list)
     parent: list[int] = field(default_factory=list)
     via: list[Any] = field(default_factory=list)
+    # with Explorer.run(record_actors=True): per state id, the successor ids and, in
+    # the same order, the actor number of each edge (Explorer.actor_names)
+    edges: list[list[int]] | None = None
+    edge_actors: list[bytes] | None = None
 
     @property
     def parents(self) -> dict[State, tuple[State | None, Any]]:
@@ -236,11 +241,17 @@ class Explorer:
         self.prog = prog
         self.L = prog.layout
         self.sym = Symmetry(self.L, symmetry)
-        self.invariants = invariants if invariants is not None else INVARIANTS
+        self.invariants = invariants if invariants is not None else prog.invariants
         if engine not in ("compiled", "interpreted"):
             raise ValueError(f"unknown engine {engine!r}")
         self.compiled = CompiledProgram(prog, self.invariants) if engine == "compiled" else None
         self._norm = _normalizer(self.L)
+        # actors for fairness: one per M, then sysmon, W, F, GC (numbers in edge_actors;
+        # entersys.oracle.liveness.prepare refines them)
+        self.actor_names = [f"M{i}" for i in range(prog.cfg.ms)] + list(ACTORS)
+        ms = prog.cfg.ms
+        self.actor_of = {i: (i.m if i.step.actor == M else ms + ACTORS.index(i.step.actor))
+                         for i in prog.instances()}
         self.on_edge: Any = None  # callback(state, instance, successor before symmetry)
         # candidate instances by (pc field position, label value); GC steps always
         self.by_pc: dict[tuple[int, int], list[Instance]] = {}
@@ -325,10 +336,10 @@ class Explorer:
     def is_intended_terminal(self, s: State) -> bool:
         """Every G waits in a blocking call for an event nobody can send (a deadlock of the
         program, not of the runtime)."""
-        return intended_terminal(self.prog, s)
+        return self.prog.intended_terminal(s)
 
     def run(self, max_states: int = 2_000_000, progress: bool = True,
-            stop_at_first: bool = True) -> ExploreResult:
+            stop_at_first: bool = True, record_actors: bool = False) -> ExploreResult:
         t0 = time.perf_counter()
         res = ExploreResult()
         init = self.initial()
@@ -340,6 +351,8 @@ class Explorer:
         depth: list[int] = [0]
         edges: list[list[int]] = []
         productive: list[bool] = []   # has a step of an M, W or F (not GC/sysmon noise)
+        actors: list[bytes] = []
+        actor_of = self.actor_of
         canon, check = self.sym.canon, self.check_invariants
         for inv in check(init):
             res.violations.append(Violation(inv.id, inv.title, init))
@@ -380,9 +393,13 @@ class Explorer:
                         break
                 out.append(k)
             edges.append(out)
+            if record_actors:
+                actors.append(bytes(actor_of[inst] for inst, _ in succ[:len(out)]))
         res.states = len(order)
         res.depth = max(depth)
         res.ids, res.order, res.parent, res.via = ids, order, parent, via
+        if record_actors:
+            res.edges, res.edge_actors = edges, actors
         if progress and not res.violations and res.complete:
             res.violations.extend(self.check_progress(order, edges, productive))
         res.seconds = time.perf_counter() - t0

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from entersys.model.invariants import INVARIANTS, Invariant, intended_terminal
+from entersys.model.invariants import Invariant
 from entersys.model.ops import CONCRETE
 from entersys.model.program import Instance, Program
 from entersys.model.state import View, initial_state
@@ -98,13 +98,13 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
 
     @invariant()
     def inv_deadlock(self: Any) -> None:
-        if stuck(self) and not intended_terminal(prog, self.state):
+        if stuck(self) and not prog.intended_terminal(self.state):
             raise InvariantViolated(deadlock, list(self.trace))
 
     def finished(self: Any) -> bool:
         """An intended terminal state (inv_deadlock has judged it): any rule may then
         start a new episode from the initial state, so that the run goes on."""
-        return stuck(self) and intended_terminal(prog, self.state)
+        return stuck(self) and prog.intended_terminal(self.state)
 
     ns["inv_deadlock"] = inv_deadlock
     inv_fns = dict(compiled.invariants) if compiled is not None else {}
@@ -121,7 +121,7 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
         check.__name__ = "inv_" + re.sub(r"\W", "_", inv.id)
         return check
 
-    for inv in INVARIANTS:
+    for inv in prog.invariants:
         fn = make_inv(inv)
         ns[fn.__name__] = fn
     return type("ProtocolMachine", (RuleBasedStateMachine,), ns)

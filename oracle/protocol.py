@@ -4,19 +4,25 @@ and the mutant catalog (each mutant must be killed). Used by `entersys explore`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from entersys.model.invariants import INVARIANTS, KILL_KINDS, Invariant
 from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
+from entersys.oracle import liveness as live
 from entersys.oracle.explore import Explorer, ExploreResult
-from entersys.results import CheckResult, Verdict, timed
+from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 GROUP = "protocol-model"
 # `core` explores 2 Ms / 2 Ps / 2 Gs exhaustively in about a minute; `full` adds forEachP,
 # the GC scan bit, entersyscallblock and blocking RawSyscalls, which multiply the states.
-PART_SETS = {"core": ("stw", "sysmon"), "full": PARTS}
+# `rawwait` (a RawSyscall that waits on another G) is a misuse of RawSyscall, explored on
+# its own by raw_wait_witness; `locked` (LockOSThread) is explored in a configuration of
+# its own (VERIFY_CONFIGS). Neither is part of either set.
+PART_SETS = {"core": ("stw", "sysmon"),
+             "full": tuple(p for p in PARTS if p not in ("rawwait", "locked"))}
 
 
 def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
@@ -26,7 +32,10 @@ def with_parts(cfg: Config, parts: tuple[str, ...]) -> Config:
 # the mutant catalog is run on (every mutant is killed there; see tests/test_mutants.py).
 VERIFY_CONFIGS = (Config(ms=1, ps=1, gs=1),                      # every part
                   with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"]),  # two Gs, ABA
-                  with_parts(Config(ms=2, ps=2, gs=1), PART_SETS["core"]))
+                  with_parts(Config(ms=2, ps=2, gs=1), PART_SETS["core"]),
+                  # LockOSThread: the locked-M paths of schedule and exitsyscall0 (R14)
+                  replace(with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"]),
+                          locked=True))
 # What `entersys explore` runs with no size or part options.
 EXPLORE_DEFAULT = with_parts(Config(ms=2, ps=2, gs=2), PART_SETS["core"])
 MUTANT_CONFIG = Config(ms=1, ps=1, gs=1)
@@ -57,27 +66,61 @@ class Exploration:
     result: CheckResult
     explorer: Explorer
     run: ExploreResult
+    liveness: list[CheckResult] = field(default_factory=list)  # one per property
 
 
 def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
-            max_states: int = 5_000_000, progress: bool = True) -> Exploration:
+            max_states: int = 5_000_000, progress: bool = True,
+            liveness: bool | None = None,
+            user_invariants: tuple[str, list[Invariant]] | None = None) -> Exploration:
+    """Safety (every invariant, deadlock, progress) over the symmetric graph, and, with
+    `liveness` (None: when the graph without symmetry is small enough, see
+    entersys.oracle.liveness.AUTO_LIMIT), the fair-lasso checks over the graph without
+    symmetry. For a mutant, a liveness failure also kills it. `user_invariants` is
+    (file, invariants) from model.invariants.load_user_invariants, checked beside the
+    built-in ones."""
+    extra = user_invariants[1] if user_invariants else []
     with timed() as t:
         prog = build_program(cfg, go, mutant)
-        ex = Explorer(prog, symmetry=symmetry)
+        ex = Explorer(prog, symmetry=symmetry, invariants=INVARIANTS + extra)
         res = ex.run(max_states=max_states, progress=progress)
     rules = {name: s.rule for name, s in prog.steps.items()}
     cex = None
+    killed_by = None
+    replay = replay_command(cfg, go, mutant) + (
+        f" --invariants {user_invariants[0]}" if user_invariants else "")
     if res.violations:
         verdict = Verdict.REFUTED
-        cex = ex.counterexample(res, res.violations[0], replay_command(cfg, go, mutant), rules)
+        cex = ex.counterexample(res, res.violations[0], replay, rules)
+        killed_by = res.violations[0].property
     elif not res.complete:
         verdict = Verdict.UNKNOWN
+        cex = Counterexample(
+            summary=f"inconclusive: the state cap was reached ({max_states} states, "
+                    f"depth {res.depth}) before the exploration was exhaustive",
+            values={"reason": "max-states", "limit": max_states, "states": res.states},
+            replay=replay_command(cfg, go, mutant) + f" --max-states {max_states * 4}")
     else:
         verdict = Verdict.HOLDS
+    live_recs: list[CheckResult] = []
+    estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
+    if liveness is None:
+        liveness = estimate <= live.AUTO_LIMIT
+    live_note = "not run: safety already refuted" if liveness else (
+        f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
+    if liveness and verdict == Verdict.HOLDS:
+        with timed() as t2:
+            lr = live.check(build_program(cfg, go, mutant), max_states=max_states)
+        tag0 = _tag(cfg, go, mutant)
+        live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
+                                 f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
+        bad = [r for r in live_recs if r.verdict == Verdict.REFUTED]
+        if mutant and bad:
+            verdict, cex, killed_by = Verdict.REFUTED, bad[0].counterexample, \
+                bad[0].id.rsplit(".", 1)[1]
+        live_note = f"checked in {t2():.1f} s ({lr.run.states} states without symmetry)"
     expected = Verdict.REFUTED if mutant else Verdict.HOLDS
-    full = all(getattr(cfg, p) for p in PARTS)
-    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
-           + (f".{mutant}" if mutant else ""))
+    tag = _tag(cfg, go, mutant)
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
              + (f", mutant {mutant} ({MUTANTS[mutant].rule})" if mutant else "")
              + ": every invariant, no deadlock, progress")
@@ -88,13 +131,24 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         "complete": res.complete, "symmetry": symmetry,
         "actors": sorted(prog.enabled_actors()),
         "violated": [v.property for v in res.violations],
+        "liveness": live_note,
+        "user_invariants": [i.id for i in extra],
     }
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
         details["trace_length"] = len(cex.trace) if cex else None
+        details["killed_by"] = killed_by
+        details["kill_kind"] = KILL_KINDS.get(killed_by or "", None)
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
-    return Exploration(rec, ex, res)
+    return Exploration(rec, ex, res, [] if mutant else live_recs)
+
+
+def _tag(cfg: Config, go: str, mutant: str | None) -> str:
+    full = all(getattr(cfg, p) for p in PART_SETS["full"]) and not cfg.rawwait \
+        and not cfg.locked
+    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+            + (f".{mutant}" if mutant else ""))
 
 
 def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None = None,
@@ -103,14 +157,30 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
     machine hunting it (configuration and examples needed in its details)."""
     out = []
     for mid in only or for_version(go):
-        rec = explore(cfg, go, mid).result
+        if go not in MUTANTS[mid].versions:
+            out.append(not_applicable(go, mid))
+            continue
+        rec = explore(MUTANTS[mid].config or cfg, go, mid).result
         rec.group = "protocol-mutants"
         rec.id = f"protocol-mutants.go{go}.{mid}"
         rec.kind = "mutant"
         out.append(rec)
-        if hypothesis:
+        # the machine checks invariants on its own ladder of configurations: mutants only
+        # liveness kills, or that need a part of their own, are not its to find
+        if hypothesis and KILL_KINDS.get(MUTANTS[mid].expect) != "liveness" \
+                and MUTANTS[mid].config is None:
             out.append(hypothesis_result(go, mid))
     return out
+
+
+def not_applicable(go: str, mid: str) -> CheckResult:
+    """The record of a version-only mutant asked for on a version without its rule."""
+    m = MUTANTS[mid]
+    return CheckResult(f"protocol-mutants.go{go}.{mid}", "protocol-mutants",
+                       f"mutant {mid} ({m.rule}) is not applicable to Go {go}", "mutant",
+                       Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
+                       {"reason": f"{mid} exists only in Go {', '.join(m.versions)}",
+                        "rule": m.rule})
 
 
 def hypothesis_result(go: str, mid: str) -> CheckResult:
@@ -138,3 +208,43 @@ def hypothesis_result(go: str, mid: str) -> CheckResult:
 def verify_results(versions: tuple[str, ...] = VERSIONS,
                    configs: tuple[Config, ...] = VERIFY_CONFIGS) -> list[CheckResult]:
     return [explore(cfg, go).result for go in versions for cfg in configs]
+
+
+# The configuration of the raw-wait witness: 2 Ms, 1 P, 2 Gs, core parts.
+RAW_WAIT_CONFIG = with_parts(Config(ms=2, ps=1, gs=2), PART_SETS["core"])
+
+
+def raw_wait_witness(go: str, path: str) -> CheckResult:
+    """The model's witness that a call which waits on another goroutine must not be a
+    RawSyscall: at 2 Ms / 1 P / 2 Gs with the core parts, G1 calls into the kernel and
+    returns only after another G has run (user.signal).
+
+    path="raw": the call is `RawSyscall` (part `rawwait`): no entersyscall, the P stays
+    _Prunning with its M blocked, sysmon cannot retake it and stop-the-world cannot stop
+    it, so the other G never runs: expected REFUTED (DEADLOCK), with the trace as the
+    record's counterexample. path="syscall": the call is `Syscall` (entersyscall; the P
+    goes _Psyscall and sysmon's retake hands it off): expected HOLDS.
+    Go 1.25 syscall/syscall_linux.go RawSyscall, runtime/proc.go retake.
+    Raises ValueError for an unknown go or path."""
+    if path not in ("raw", "syscall"):
+        raise ValueError(f"path must be 'raw' or 'syscall', not {path!r}")
+    if go not in VERSIONS:
+        raise ValueError(f"unknown Go version {go!r}; supported: {', '.join(VERSIONS)}")
+    cfg = replace(RAW_WAIT_CONFIG, rawwait=True) if path == "raw" else RAW_WAIT_CONFIG
+    run = explore(cfg, go)
+    rec = run.result
+    # the syscall path must also keep every runnable G live under fairness
+    rec.details["liveness_results"] = {r.id.rsplit(".", 1)[1]: r.verdict.label
+                                       for r in run.liveness}
+    bad = [r for r in run.liveness if r.verdict == Verdict.REFUTED]
+    if bad and rec.verdict == Verdict.HOLDS:
+        rec.verdict, rec.counterexample = Verdict.REFUTED, bad[0].counterexample
+    rec.id = f"{GROUP}.rawwait.go{go}.{path}"
+    rec.kind = "witness"
+    rec.expected = Verdict.REFUTED if path == "raw" else Verdict.HOLDS
+    call = "RawSyscall" if path == "raw" else "Syscall"
+    rec.title = (f"Go {go}: a {call} that returns only after another G has run, "
+                 "2 Ms / 1 P / 2 Gs: " + ("the other G starves (deadlock)" if path == "raw"
+                                         else "no deadlock"))
+    rec.details["path"] = path
+    return rec

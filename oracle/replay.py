@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from entersys.model.invariants import INVARIANTS
 from entersys.model.ops import CONCRETE
 from entersys.model.program import Instance, Program
 from entersys.model.state import View, initial_state
@@ -40,7 +39,7 @@ def replay(prog: Program, labels: list[str]) -> Replay:
             s[pos] = val
         out.states.append(list(s))
         view = View(prog.layout, CONCRETE, s.__getitem__)
-        for inv in INVARIANTS:
+        for inv in prog.invariants:
             if not inv.pred(prog, view):
                 out.violated.append((k, inv.id))
     return out

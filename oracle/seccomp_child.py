@@ -11,7 +11,7 @@ import ctypes
 import json
 import sys
 
-from entersys.native import VARIANTS, Caller, SYS_getppid, library
+from entersys.native import VARIANTS, Caller, NativeLibraryMissing, SYS_getppid, library
 
 
 def observe(errno_value: int) -> dict:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--errno must be within 0..65535 (SECCOMP_RET_DATA)")
     try:
         doc = observe(args.errno)
-    except OSError as e:
+    except (OSError, NativeLibraryMissing) as e:
         print(f"seccomp_child: {e}", file=sys.stderr)
         return 2
     print(json.dumps(doc), flush=True)

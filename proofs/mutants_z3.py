@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from entersys.model.mutants import MUTANTS, for_version
+from entersys.model.program import Program
 from entersys.model.state import Config
 from entersys.oracle.protocol import build_program, with_parts
 from entersys.proofs.bmc import BmcRun, bmc, counterexample
@@ -38,35 +39,58 @@ def replay_command(go: str, mid: str | None) -> str:
     return f"entersys mutants --engine z3 --go {go}{only}"
 
 
-def hunt(go: str, mid: str | None, depth: int = DEPTH,
-         timeout_ms: int = 60_000) -> tuple[tuple[str, ...] | None, BmcRun, list[dict]]:
+def safety_killable(mid: str) -> bool:
+    """Whether an invariant (not only a liveness or deadlock check) kills the mutant."""
+    first = MUTANTS[mid].expect.split()[0]
+    return not first.startswith(("LIVE", "DEADLOCK"))
+
+
+def _rungs(go: str, mid: str | None) -> list[tuple[Config, tuple[str, ...], int]]:
+    own = MUTANTS[mid].config if mid else None
+    if own is not None:  # a mutant that needs a part of its own is run on its configuration
+        return [(replace(own, go=go), ("own",), 20)]
+    return [(_cfg(go, parts), parts, d) for parts, d in LADDER]
+
+
+Hunt = tuple[tuple[str, ...] | None, BmcRun, list[dict], Program | None]
+
+
+def hunt(go: str, mid: str | None, depth: int = DEPTH, timeout_ms: int = 60_000) -> Hunt:
     """BMC of mutant `mid` (None: the faithful model) up the LADDER. Returns the rung
     that refuted it (None if none did), the last run, and one summary per rung tried."""
     tried: list[dict] = []
     run = BmcRun("holds", 0)
-    for parts, rung_depth in LADDER:
-        prog = build_program(_cfg(go, parts), go, mid)
+    for cfg, parts, rung_depth in _rungs(go, mid):
+        prog = build_program(cfg, go, mid)
         run = bmc(prog, min(depth, rung_depth), timeout_ms=timeout_ms)
         tried.append({"parts": list(parts) or ["M only"], "status": run.status,
                       "depth": run.depth, "seconds": round(run.seconds, 2)})
         if run.status == "refuted":
-            return parts, run, tried
+            return parts, run, tried, prog
         if run.status == "unknown":
-            return None, run, tried
-    return None, run, tried
+            return None, run, tried, None
+    return None, run, tried, None
 
 
 def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResult:
+    if mid is not None and not safety_killable(mid):
+        return CheckResult(f"{GROUP}.go{go}.{mid}.z3", GROUP,
+                           f"mutant {mid} ({MUTANTS[mid].rule}): only a liveness check "
+                           "kills it; the Z3 engine checks invariants", "mutant",
+                           Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
+                           {"engine": "z3", "reason": f"killed by {MUTANTS[mid].expect} "
+                            "(liveness), out of reach of bounded invariant checking",
+                            "rule": MUTANTS[mid].rule})
     with timed() as t:
-        parts, run, tried = hunt(go, mid, depth, timeout_ms)
+        parts, run, tried, prog = hunt(go, mid, depth, timeout_ms)
     cex = None
     details: dict[str, Any] = {"engine": "z3", "method": "bounded model checking (QF_BV)",
                                "rungs": tried, "depth": run.depth,
                                "solver_seconds": round(sum(r["seconds"] for r in tried), 2)}
-    if run.status == "refuted" and parts is not None:
-        prog = build_program(_cfg(go, parts), go, mid)
+    if run.status == "refuted" and parts is not None and prog is not None:
         cex = counterexample(prog, run, replay_command(go, mid))
-        details.update(config="1m1p1g " + ("+".join(parts) or "M only"),
+        c = prog.cfg
+        details.update(config=f"{c.ms}m{c.ps}p{c.gs}g " + ("+".join(parts) or "M only"),
                        violated=run.violated, trace_length=len(run.labels))
         verdict = Verdict.REFUTED
     elif run.status == "unknown":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import z3
-from entersys.model.invariants import INVARIANTS, Invariant
+from entersys.model.invariants import Invariant
 from entersys.model.program import Instance, Program
 from entersys.model.state import initial_state
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
@@ -53,7 +53,7 @@ class Transition:
     instantiates a named invariant at a frame. Shapes: a frame has len(prog.layout) Int
     variables; `act` ranges over 0..len(instances)-1."""
 
-    def __init__(self, prog: Program, invariants: Sequence[Invariant] = INVARIANTS) -> None:
+    def __init__(self, prog: Program, invariants: Sequence[Invariant] | None = None) -> None:
         self.prog = prog
         self.sym = SymbolicState(prog)
         self.instances: list[Instance] = list(prog.instances())
@@ -64,7 +64,7 @@ class Transition:
         for k, st in enumerate(steps):
             for pos, val in st.writes.items():
                 self.writers.setdefault(pos, []).append((k, _i(val)))
-        self.invariants = list(invariants)
+        self.invariants = list(invariants if invariants is not None else prog.invariants)
         self.inv_terms = {inv.id: _b(symbolic_invariant(prog, inv, self.sym))
                           for inv in self.invariants}
         self.init = initial_state(prog.layout, prog.labels)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
-from entersys.model.invariants import INVARIANTS
 from entersys.model.ops import CONCRETE
 from entersys.model.program import Ctx, Instance, Program, Step
 from entersys.model.state import Config, View, initial_state
@@ -225,7 +224,7 @@ def check(prog: Program, tso: bool, depth: int = 10, timeout_ms: int = TIMEOUT_M
     f0 = frames[0]
     s.add(bv(z3.And(*[v == x for v, x in zip(f0.mem, start)],
                     *[f0.n[t] == 0 for t in mach.threads])))
-    invs = [i for i in INVARIANTS if i.id in PROPERTIES]
+    invs = [i for i in prog.invariants if i.id in PROPERTIES]
     for k in range(depth + 1):
         f = frames[k]
         view = View(prog.layout, Z3P, f.mem.__getitem__)

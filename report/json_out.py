@@ -35,7 +35,7 @@ def render_json(results: list[CheckResult], command: str = "", extra: dict | Non
         "tool": "entersys", "version": __version__, "command": command,
         "results": [result_json(r) for r in results],
         "summary": {"pass": s["pass"], "fail": s["fail"], "error": s["error"],
-                    "inconclusive": s["inconclusive"]},
+                    "inconclusive": s["inconclusive"], "skipped": s["skipped"]},
     }
     if extra:
         doc.update(extra)

@@ -12,6 +12,16 @@ def _fmt(v: Any) -> str:
     return v if isinstance(v, str) else repr(v)
 
 
+def _extra_lines(key: str, value: Any) -> list[str]:
+    """A run-level note as text: a dict or list one entry a line, never a Python repr."""
+    title = key.replace("_", " ")
+    if isinstance(value, dict):
+        return [f"{title}:"] + [f"  {k}: {v}" for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [f"{title}:"] + [f"  - {v}" for v in value]
+    return [f"{title}: {value}"]
+
+
 def render_counterexample(cex: Counterexample, indent: str = "    ",
                           trace: bool = True) -> list[str]:
     lines = [f"{indent}{cex.summary}"]
@@ -39,7 +49,7 @@ def render_text(results: list[CheckResult], command: str = "", extra: dict | Non
     for r in blocks:
         tag = "COUNTEREXAMPLE" if r.status != Status.PASS else "expected counterexample"
         out.append("")
-        out.append(f"{r.id} — {r.title}")
+        out.append(f"{r.id} - {r.title}")
         out.append(f"  {tag} ({r.status.label}):")
         # an expected refutation among many checks gets its summary; failures, and a lone
         # check (explore --mutant), get the whole trace
@@ -48,7 +58,7 @@ def render_text(results: list[CheckResult], command: str = "", extra: dict | Non
     for r in results:
         for key, table in r.details.get("tables", {}).items():
             out.append("")
-            out.append(f"{r.id} — {key}")
+            out.append(f"{r.id} - {key}")
             if table:
                 cols = list(table[0])
                 widths = [max(len(c), *(len(str(row[c])) for row in table)) for c in cols]
@@ -56,10 +66,13 @@ def render_text(results: list[CheckResult], command: str = "", extra: dict | Non
                 for row in table:
                     out.append("  " + "  ".join(str(row[c]).ljust(wd)
                                                 for c, wd in zip(cols, widths)))
+    for r in results:
+        if r.verdict.label == "not-applicable" and "reason" in r.details:
+            out.append(f"{r.id}: not applicable ({r.details['reason']})")
     if extra:
         out.append("")
         for k, v in extra.items():
-            out.append(f"{k}: {v}")
+            out.extend(_extra_lines(k, v))
     s = summary(results)
     out.append("")
     out.append("summary: " + ", ".join(f"{n} {k}" for k, n in s.items()))

@@ -25,7 +25,7 @@ def test_ratio_within_target_holds_and_beyond_is_refuted() -> None:
 
 def test_run_produces_every_record_and_figure(monkeypatch) -> None:
     monkeypatch.setattr(bench, "QUICK", TINY)
-    results, extra = bench.run(quick=True, explore=False)
+    results, extra = bench.run(quick=True, explore=False, errno_arch=False, gate=False)
     assert [r.id for r in results] == ["bench.c.RawSyscall", "bench.c.Syscall",
                                        "bench.c.Syscall+nop-hooks", "bench.ctypes.RawSyscall",
                                        "bench.map.scan"]
@@ -43,7 +43,7 @@ def test_a_crashing_measurement_is_one_error_record(monkeypatch) -> None:
 
     monkeypatch.setattr(bench, "QUICK", TINY)
     monkeypatch.setattr(bench, "c_loops", boom)
-    results, _ = bench.run(quick=True, explore=False)
+    results, _ = bench.run(quick=True, explore=False, errno_arch=False, gate=False)
     [err] = [r for r in results if r.verdict == Verdict.ERROR]
     assert err.id == "bench.c" and "no library" in err.counterexample.summary
     assert len(results) == 3

@@ -20,7 +20,8 @@ def test_explore_json_counts(cli) -> None:
 
 def test_explore_mutant_exits_0_as_expected_and_writes_itf(cli, tmp_path) -> None:
     itf = tmp_path / "trace.itf.json"
-    r = cli("explore", "--ms", "1", "--parts", "full", "--mutant", "R8-gcwait-early",
+    r = cli("explore", "--go", "1.25", "--ms", "1", "--parts", "full", "--mutant",
+            "R8-gcwait-early",
             "--itf", str(itf))
     assert r.returncode == 0, r.stderr  # refuted, as expected for a mutant
     assert "COUNTEREXAMPLE" not in r.stdout and "expected counterexample" in r.stdout
@@ -67,5 +68,28 @@ def test_verify_protocol_model_group(cli) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     ids = [x["id"] for x in doc["results"]]
-    assert len(ids) == 6 and any("go1.14" in i for i in ids) and any("go1.25" in i for i in ids)
+    assert len(ids) == 12
+    assert all(any(f"go{v}." in i for i in ids) for v in ("1.14", "1.25", "1.26", "1.27"))
     assert all(x["verdict"] == "holds" for x in doc["results"])
+
+
+def test_user_invariants_file_runs_and_can_fail(cli) -> None:  # type: ignore[no-untyped-def]
+    """The README's example file: both invariants hold with one G; the second fails as
+    soon as two Gs can be in system calls, with a replay command naming the file."""
+    import json
+    from pathlib import Path
+
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "invariants.py")
+    ok = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--liveness", "off",
+             "--invariants", example, "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    rec = json.loads(ok.stdout)["results"][0]
+    assert rec["details"]["user_invariants"] == ["PSYSCALL-UNOWNED", "ONE-SYSCALL-AT-A-TIME"]
+    bad = cli("explore", "--ms", "2", "--ps", "2", "--gs", "2", "--liveness", "off",
+              "--invariants", example, "--format", "json")
+    assert bad.returncode == 1
+    rec = json.loads(bad.stdout)["results"][0]
+    assert rec["details"]["violated"] == ["ONE-SYSCALL-AT-A-TIME"]
+    assert f"--invariants {example}" in rec["counterexample"]["replay"]
+    missing = cli("explore", "--invariants", "/nonexistent/inv.py")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -6,11 +6,11 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 from entersys.model import status as st
-from entersys.model.program import VERSIONS
+from entersys.model.program import DESIGN_OF, VERSIONS
 from entersys.oracle import graphs
 
 
-@pytest.fixture(scope="module", params=VERSIONS)
+@pytest.fixture(scope="module", params=[v for v in VERSIONS if DESIGN_OF[v] == "psyscall"])
 def derived(request):
     return graphs.status_graphs(request.param)
 

@@ -58,3 +58,26 @@ def test_deadlock_is_detected() -> None:
     assert res.violations[0].kind == "progress"
     stuck = ex.describe(res.violations[0].state)
     assert stuck["w.pc"] == "w.stopped" and stuck["gcwaiting"] == 1
+
+
+@pytest.mark.parametrize("go", VERSIONS)
+def test_raw_wait_witness(go: str) -> None:
+    """A RawSyscall that returns only after another G ran starves that G (2 Ms / 1 P /
+    2 Gs): refuted with a trace; the same wait through Syscall lets sysmon retake the P."""
+    from entersys.oracle.protocol import raw_wait_witness
+    from entersys.results import Status
+
+    raw = raw_wait_witness(go, "raw")
+    assert raw.verdict == Verdict.REFUTED and raw.status == Status.PASS
+    assert raw.details["violated"][0] == "DEADLOCK"
+    cex = raw.counterexample
+    assert cex is not None and cex.replay and "--with rawwait" in cex.replay
+    assert any(s.step == "user.RawSyscall.wait" for s in cex.trace)
+    last = cex.trace[-1].state
+    waiting = [g for g in range(2) if last[f"g{g}.q"] != 0]
+    assert waiting, "the other G is still queued when nothing can run any more"
+    sys_ = raw_wait_witness(go, "syscall")
+    assert sys_.verdict == Verdict.HOLDS and sys_.status == Status.PASS
+    assert sys_.counterexample is None and sys_.details["complete"]
+    with pytest.raises(ValueError):
+        raw_wait_witness(go, "vdso")

@@ -1,0 +1,253 @@
+"""`entersys replay FILE [--check ID] [--emit-pytest DIR]`: re-runs saved protocol
+counterexamples (a JSON run, or one ITF trace) against the current model, step by step
+through entersys.oracle.replay, and says whether each still reproduces: every step enabled
+where the trace takes it and the same property violated after the last step.
+
+The program is rebuilt from the counterexample's replay command (`entersys explore --go V
+--ms N ... [--mutant ID]`); an ITF file carries it in "#meta" when written by `--itf DIR`.
+`--emit-pytest DIR` writes each as a standalone pytest test (see EMITTED_DOC).
+
+Exit codes: 0 every counterexample reproduces; 1 one does not; 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from entersys.model.program import Program
+from entersys.results import CheckResult, Counterexample, Verdict, exit_code, timed
+
+_PROP_RE = re.compile(r"^(\S+) \((\w+)\) violated")
+GROUP = "replay"
+
+
+class ReplayInputError(ValueError):
+    """The file holds nothing replayable; the message is one line."""
+
+
+@dataclass
+class Saved:
+    """One counterexample to replay: where it came from, its step labels
+    ("M0:exitsyscallfast.cas"), the property it violates (None: any invariant) and the
+    command that rebuilds its program."""
+
+    check: str
+    labels: list[str]
+    prop: str | None
+    program: str
+
+
+def program_from_command(command: str, faithful: bool = False) -> Program:
+    """The Program an `entersys explore ...` command explores; with `faithful`, the same
+    configuration without its --mutant. Raises ReplayInputError."""
+    from entersys.cli import UsageError, _model_config, build_parser
+    from entersys.oracle.protocol import build_program
+
+    argv = shlex.split(command)
+    if argv[:2] != ["entersys", "explore"]:
+        raise ReplayInputError(f"not an `entersys explore` command: {command!r}")
+    try:
+        opts = build_parser().parse_args(argv[1:])
+        cfg = _model_config(opts)
+    except UsageError as e:
+        raise ReplayInputError(f"replay command {command!r}: {e}") from None
+    from entersys.model.mutants import MUTANTS
+
+    if opts.mutant is not None and opts.mutant not in MUTANTS:
+        raise ReplayInputError(f"unknown mutant {opts.mutant!r} in {command!r}")
+    return build_program(cfg, opts.go, None if faithful else opts.mutant)  # type: ignore[arg-type]
+
+
+def reproduces(prog: Program, labels: list[str], prop: str | None) -> tuple[bool, str]:
+    """(True, why) when the labels replay on `prog` with every step enabled and `prop`
+    (any invariant when None) violated after the last step; (False, why) otherwise."""
+    from entersys.oracle.replay import ReplayError, replay
+
+    try:
+        rep = replay(prog, labels)
+    except ReplayError as e:
+        return False, str(e)
+    last = sorted({inv for k, inv in rep.violated if k == len(labels)})
+    if prop is None and last:
+        return True, f"{', '.join(last)} violated after step {len(labels)}"
+    if prop is not None and prop in last:
+        return True, f"{prop} violated after step {len(labels)}"
+    return False, (f"every step replays but {prop or 'no invariant'} is not violated after "
+                   f"step {len(labels)}" + (f" (violated: {', '.join(last)})" if last else ""))
+
+
+_HYP_CONFIG = re.compile(r"^(\d+)m(\d+)p(\d+)g (\w+)$")
+_HYP_ID = re.compile(r"\.go(\d+\.\d+)\.([\w-]+)\.hypothesis$")
+
+
+def _hypothesis_program(r: dict[str, Any]) -> tuple[str, str | None]:
+    """(explore command, property) of a Hypothesis machine's record (`mutants
+    --hypothesis`), whose trace carries no replay command: its details name the
+    configuration ("4m3p6g full") and the invariant."""
+    d = r.get("details") or {}
+    c, i = _HYP_CONFIG.match(str(d.get("config", ""))), _HYP_ID.search(str(r["id"]))
+    if not c or not i:
+        return "", None
+    return (f"entersys explore --go {i.group(1)} --ms {c.group(1)} --ps {c.group(2)} "
+            f"--gs {c.group(3)} --parts {c.group(4)} --mutant {i.group(2)}",
+            d.get("invariant"))
+
+
+def _from_json(doc: dict[str, Any]) -> list[Saved]:
+    out = []
+    for r in doc["results"]:
+        cex = r.get("counterexample") or {}
+        if not cex.get("trace"):
+            continue
+        m = _PROP_RE.match(cex.get("summary", ""))
+        program, prop = str(cex.get("replay") or ""), m.group(1) if m else None
+        if not program and r.get("kind") == "hypothesis":
+            program, prop = _hypothesis_program(r)
+        out.append(Saved(str(r["id"]), [f"{s['actor']}:{s['step']}" for s in cex["trace"]],
+                         prop, program))
+    return out
+
+
+def _from_itf(doc: dict[str, Any], name: str) -> Saved:
+    meta = doc.get("#meta", {})
+    m = _PROP_RE.match(str(meta.get("summary", "")))
+    labels = [str(s["#meta"]["action"]) for s in doc["states"][1:]]
+    return Saved(str(meta.get("check", name)), labels, m.group(1) if m else None,
+                 str(meta.get("replay", "")))
+
+
+def load(path: Path) -> list[Saved]:
+    """The counterexamples of a JSON run or an ITF file. Raises ReplayInputError."""
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as e:
+        raise ReplayInputError(f"cannot read {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise ReplayInputError(f"{path} is not JSON: {e}") from None
+    try:
+        if isinstance(doc, dict) and isinstance(doc.get("results"), list):
+            return _from_json(doc)
+        if isinstance(doc, dict) and isinstance(doc.get("states"), list):
+            return [_from_itf(doc, path.name)]
+    except (KeyError, TypeError) as e:
+        raise ReplayInputError(f"{path}: a trace of another shape ({type(e).__name__}: "
+                               f"{e})") from None
+    raise ReplayInputError(f"{path} is neither an entersys JSON run nor an ITF trace")
+
+
+def replay_result(s: Saved) -> CheckResult:
+    """One record: verdict REFUTED when the counterexample reproduces (as expected)."""
+    title = f"the counterexample of {s.check} reproduces on the current model"
+    with timed() as t:
+        if not s.program:
+            return CheckResult(f"{GROUP}.{s.check}", GROUP, title, "replay", Verdict.ERROR,
+                               Verdict.REFUTED, t(), Counterexample(
+                                   "no replay command to rebuild the program from (give "
+                                   "--program 'entersys explore ...')"))
+        try:
+            prog = program_from_command(s.program)
+        except ReplayInputError as e:
+            return CheckResult(f"{GROUP}.{s.check}", GROUP, title, "replay", Verdict.ERROR,
+                               Verdict.REFUTED, t(), Counterexample(str(e)))
+        ok, why = reproduces(prog, s.labels, s.prop)
+    cex = Counterexample(f"{len(s.labels)} steps: {why}", replay=s.program) if ok else None
+    return CheckResult(f"{GROUP}.{s.check}", GROUP, title, "replay",
+                       Verdict.REFUTED if ok else Verdict.HOLDS, Verdict.REFUTED, t(), cex,
+                       {"steps": len(s.labels), "property": s.prop, "program": s.program,
+                        "outcome": why})
+
+
+EMITTED_DOC = """It replays the counterexample's steps on the program it was found on and
+asserts that the property is violated after the last step. It passes on that program and
+fails on the faithful model (set ENTERSYS_REPLAY_PROGRAM=faithful to run it there)."""
+
+_TEMPLATE = '''"""Regression test emitted by `entersys replay --emit-pytest` from {check}.
+
+{doc}
+Program: {program}"""
+
+import os
+
+from entersys.cmd_replay import program_from_command, reproduces
+
+CHECK = {check!r}
+PROGRAM = {program!r}
+PROPERTY = {prop!r}
+LABELS = [
+{labels}
+]
+
+
+def test_counterexample_reproduces():
+    faithful = os.environ.get("ENTERSYS_REPLAY_PROGRAM") == "faithful"
+    ok, why = reproduces(program_from_command(PROGRAM, faithful=faithful), LABELS, PROPERTY)
+    assert ok, f"{{CHECK}} no longer reproduces: {{why}}"
+'''
+
+
+def emit_pytest(s: Saved, directory: Path) -> Path:
+    """Write the counterexample as DIR/test_replay_<check>.py; returns its path.
+    Raises OSError."""
+    from entersys.output import write_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "test_replay_" + re.sub(r"\W", "_", s.check) + ".py"
+    text = _TEMPLATE.format(check=s.check, doc=EMITTED_DOC, program=s.program, prop=s.prop,
+                            labels="\n".join(f"    {lab!r}," for lab in s.labels))
+    path = directory / name
+    write_text(path, text, "--emit-pytest")
+    return path
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("replay", help="re-run saved counterexamples (JSON run or ITF) "
+                       "against the current model")
+    p.add_argument("file", type=Path, metavar="FILE", help="a --format json run or an ITF trace")
+    p.add_argument("--check", action="append", metavar="ID", help="only this check's trace")
+    p.add_argument("--program", metavar="COMMAND",
+                   help="the `entersys explore ...` command whose program to replay on "
+                        "(default: the counterexample's own replay command)")
+    p.add_argument("--emit-pytest", type=Path, metavar="DIR",
+                   help="also write each as a standalone pytest test into DIR")
+    p.add_argument("--format", default="text", help="text, json, sarif, junit or html")
+    p.add_argument("--out", metavar="FILE", help="write the report to FILE; - is stdout")
+
+
+def run(opts: argparse.Namespace, command: str) -> int:
+    from entersys.cli import UsageError
+    from entersys.report import RENDERERS
+
+    if opts.format not in RENDERERS:
+        raise UsageError(f"unknown format {opts.format!r}; known: {', '.join(RENDERERS)}")
+    try:
+        saved = load(opts.file)
+    except ReplayInputError as e:
+        raise UsageError(str(e)) from None
+    if opts.check:
+        missing = [c for c in opts.check if c not in {s.check for s in saved}]
+        if missing:
+            raise UsageError(f"no counterexample of {missing[0]!r} in {opts.file}")
+        saved = [s for s in saved if s.check in opts.check]
+    if not saved:
+        raise UsageError(f"{opts.file} holds no counterexample trace")
+    if opts.program:
+        for s in saved:
+            s.program = opts.program
+    from entersys.output import OutputError, preflight, write_text
+
+    preflight({"--out": opts.out})
+    results = [replay_result(s) for s in saved]
+    if opts.emit_pytest is not None:
+        try:
+            for s in saved:
+                emit_pytest(s, opts.emit_pytest)
+        except OSError as e:
+            raise OutputError(f"cannot write --emit-pytest {opts.emit_pytest}: "
+                              f"{e.strerror or e}") from None
+    write_text(opts.out or "-", RENDERERS[opts.format](results, command, None), "--out")
+    return exit_code(results)

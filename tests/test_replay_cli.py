@@ -1,0 +1,116 @@
+"""`entersys replay`: every counterexample of the mutant catalog (both Go versions, JSON
+and ITF) reproduces on its own program and not on the faithful one; an emitted pytest test
+passes on the mutant's program and fails on the faithful one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from entersys.cmd_replay import Saved, load, program_from_command, replay_result, reproduces
+from entersys.oracle.protocol import mutant_results
+from entersys.report.json_out import render_json
+from entersys.results import Status, Verdict
+
+
+@pytest.fixture(scope="module", params=["1.14", "1.25"])
+def catalog(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / f"mutants-{request.param}.json"
+    path.write_text(render_json(mutant_results(request.param), "entersys mutants"))
+    return path
+
+
+@pytest.mark.slow
+def test_every_mutant_counterexample_reproduces(catalog) -> None:
+    saved = load(catalog)
+    doc = json.loads(catalog.read_text())
+    assert len(saved) == len(doc["results"]) >= 13
+    for s in saved:
+        rec = replay_result(s)
+        assert rec.verdict == Verdict.REFUTED and rec.status == Status.PASS, rec.details
+        # and the faithful model does not exhibit it
+        ok, why = reproduces(program_from_command(s.program, faithful=True), s.labels, s.prop)
+        assert not ok, (s.check, why)
+
+
+def test_cut_trace_does_not_reproduce(catalog) -> None:
+    s = load(catalog)[0]
+    cut = Saved(s.check, s.labels[:-1], s.prop, s.program)
+    assert replay_result(cut).status == Status.FAIL
+    bad = Saved(s.check, ["M0:no-such-step", *s.labels], s.prop, s.program)
+    rec = replay_result(bad)
+    assert rec.verdict == Verdict.HOLDS and "no step instance" in rec.details["outcome"]
+
+
+@pytest.mark.slow
+def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
+    itf = tmp_path / "itf"
+    saved = tmp_path / "m.json"
+    r = cli("mutants", "--go", "1.25", "--format", "json", "--out", str(saved),
+            "--itf", str(itf))
+    assert r.returncode == 0, r.stderr
+    n = len(json.loads(saved.read_text())["results"])
+    files = sorted(itf.glob("*.itf.json"))
+    assert len(files) == n
+    r = cli("replay", str(saved), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["results"]) == n and doc["summary"]["pass"] == n
+    r = cli("replay", str(files[0]))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the same ITF on the faithful program: every step of a mutant's trace need not even
+    # be enabled there; it must not reproduce
+    meta = json.loads(files[0].read_text())["#meta"]
+    faithful = meta["replay"].split(" --mutant")[0]
+    r = cli("replay", str(files[0]), "--program", faithful)
+    assert r.returncode == 1, r.stdout
+
+
+@pytest.mark.slow
+def test_emitted_pytest_passes_on_mutant_fails_on_faithful(cli, tmp_path) -> None:
+    saved = tmp_path / "m.json"
+    r = cli("mutants", "--go", "1.25", "--only", "R7-store-first", "--format", "json",
+            "--out", str(saved))
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "emitted"
+    r = cli("replay", str(saved), "--emit-pytest", str(out))
+    assert r.returncode == 0, r.stderr
+    (test_file,) = out.glob("test_replay_*.py")
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)]
+    env = {k: v for k, v in os.environ.items() if k != "ENTERSYS_REPLAY_PROGRAM"}
+    on_mutant = subprocess.run(base, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert on_mutant.returncode == 0, on_mutant.stdout
+    env["ENTERSYS_REPLAY_PROGRAM"] = "faithful"
+    on_faithful = subprocess.run(base, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert on_faithful.returncode == 1, on_faithful.stdout
+    assert "no longer reproduces" in on_faithful.stdout
+
+
+@pytest.mark.parametrize("content,msg", [("[]", "neither"), ('{"results": []}', "no counter"),
+                                         ('{"states": [{}, {"x": 1}]}', "another shape")])
+def test_replay_bad_input_exit_2(cli, tmp_path, content, msg) -> None:
+    f = tmp_path / "bad.json"
+    f.write_text(content)
+    r = cli("replay", str(f))
+    assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_hypothesis_record_rebuilds_its_program(catalog) -> None:
+    """A Hypothesis machine's record has no replay command: its details' configuration
+    and invariant rebuild the program (here an explorer trace dressed as one)."""
+    from entersys.cmd_replay import _from_json
+
+    doc = json.loads(catalog.read_text())
+    r = doc["results"][0]
+    cex = dict(r["counterexample"], replay=None,
+               summary=f"{r['details']['violated'][0]} violated after some random steps")
+    hyp = dict(r, id=r["id"] + ".hypothesis", kind="hypothesis", counterexample=cex,
+               details={"config": "1m1p1g full", "invariant": r["details"]["violated"][0]})
+    (s,) = _from_json({"results": [hyp]})
+    assert s.program.startswith("entersys explore --go ") and "--ms 1 --ps 1 --gs 1" in s.program
+    assert s.program.endswith(f"--parts full --mutant {r['id'].split('.')[-1]}")
+    assert replay_result(s).status == Status.PASS
