@@ -83,6 +83,15 @@ def _val(m: z3.ModelRef, t: Any) -> int:
     return int(m.eval(t, model_completion=True).as_signed_long())
 
 
+def _at_init(prog: Program) -> list[str]:
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View, initial_state
+
+    s = initial_state(prog.layout, prog.labels)
+    view = View(prog.layout, CONCRETE, s.__getitem__)
+    return [i.id for i in prog.invariants if not i.pred(prog, view)]
+
+
 def describe(prog: Program, state: Sequence[int]) -> dict[str, Any]:
     """The explorer's readable form of a state (labels and status names)."""
     return Explorer.describe(SimpleNamespace(L=prog.layout, prog=prog), tuple(state))  # type: ignore[arg-type]
@@ -103,7 +112,7 @@ def counterexample(prog: Program, run: BmcRun, replay_cmd: str) -> Counterexampl
                                changes, cur))
         prev = cur
     confirmed = sorted({inv for n, inv in rep.violated if n == len(run.labels)})
-    if not set(run.violated) <= set(confirmed) and run.labels:
+    if not set(run.violated) <= set(confirmed if run.labels else _at_init(prog)):
         raise RuntimeError(f"Z3 trace does not replay: Z3 says {run.violated}, "
                            f"the interpreter says {confirmed}")
     return Counterexample(

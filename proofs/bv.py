@@ -1,9 +1,10 @@
 """The bit-vector reading of the protocol's Z3 terms: the integer terms of the symbolic
-steps (entersys.proofs.protocol_z3) translated to signed 8-bit vectors, which Z3's SAT
+steps (entersys.proofs.protocol_z3) translated to signed 16-bit vectors, which Z3's SAT
 core searches much faster than linear arithmetic in bounded unrollings.
 
-Sound for bounded model checking from the initial state up to 100 steps: every field
-starts at most 16 and a step adds or subtracts at most 1, so no value leaves [-128, 127]."""
+Sound for bounded model checking from the initial state up to 100 steps: every value a
+step computes is a label, a reference, a count or a status (at most _Gscan|_Gcopystack, far
+below 2^15), and a step adds or subtracts at most 1, so no value leaves the signed range."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import z3
 
-WIDTH = 8
+WIDTH = 16
 MAX_DEPTH = 100  # the bound under which no field can overflow (see the module docstring)
 
 _CMP = {z3.Z3_OP_LE: lambda a, b: a <= b, z3.Z3_OP_LT: lambda a, b: a < b,
@@ -19,7 +20,7 @@ _CMP = {z3.Z3_OP_LE: lambda a, b: a <= b, z3.Z3_OP_LT: lambda a, b: a < b,
 
 
 class ToBitVec:
-    """Int term -> 8-bit term (signed comparisons); Bool structure kept. Memoised per
+    """Int term -> WIDTH-bit term (signed comparisons); Bool structure kept. Memoised per
     term id (the term is kept alive with its translation, so ids are not reused)."""
 
     def __init__(self, width: int = WIDTH) -> None:
