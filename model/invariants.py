@@ -282,6 +282,9 @@ KILL_KINDS = {
     "NO-P-USER": "inconsistent-data", "G-RUNNING-P": "inconsistent-data",
     "R4-SAVE": "inconsistent-data", "FN-ONCE": "inconsistent-data",
     "LOCKED": "inconsistent-data",
+    # the Go 1.26+ design's own (entersys.model.invariants_scanbit)
+    "I7-SCAN": "lost-or-duplicated", "I7-WIRE": "lost-or-duplicated",
+    "I4-UNWIRED": "inconsistent-data", "I10": "inconsistent-data", "SECRET": "inconsistent-data",
     "DEADLOCK": "liveness", "P-STW": "liveness", "P-FOREACHP": "liveness",
     "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
     "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",

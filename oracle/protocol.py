@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from entersys.model.invariants import INVARIANTS, KILL_KINDS, Invariant
+from entersys.model.invariants import KILL_KINDS, Invariant
 from entersys.model.mutants import MUTANTS, apply, for_version
 from entersys.model.program import VERSIONS, Program
 from entersys.model.state import PARTS, Config
@@ -82,7 +82,7 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     extra = user_invariants[1] if user_invariants else []
     with timed() as t:
         prog = build_program(cfg, go, mutant)
-        ex = Explorer(prog, symmetry=symmetry, invariants=INVARIANTS + extra)
+        ex = Explorer(prog, symmetry=symmetry, invariants=prog.invariants + extra)
         res = ex.run(max_states=max_states, progress=progress)
     rules = {name: s.rule for name, s in prog.steps.items()}
     cex = None
