@@ -83,6 +83,9 @@ def build_parser() -> _Parser:
                         "default 10000)")
     v.add_argument("--itf", dest="itf_dir", metavar="DIR",
                    help="write every protocol counterexample as ITF JSON into DIR")
+    v.add_argument("--go", help="group protocol: only this Go version")
+    v.add_argument("--depth", type=int, help="group protocol: BMC depth")
+    v.add_argument("--ps", type=int, help="group protocol: number of Ps")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -124,6 +127,8 @@ def build_parser() -> _Parser:
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
+    m.add_argument("--engine", help="z3, explore, hypothesis or all (default: explore, "
+                   "with --hypothesis also hypothesis)")
     m.add_argument("--itf", dest="itf_dir", metavar="DIR",
                    help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)
@@ -330,11 +335,22 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
     raise UsageError(f"unknown command {opts.command!r}")
 
 
+def _check_protocol_options(opts: argparse.Namespace) -> None:
+    if getattr(opts, "go", None) is not None:
+        _check_version(opts.go)
+    if getattr(opts, "depth", None) is not None and not 0 <= opts.depth <= 100:
+        raise UsageError("--depth must be between 0 and 100")
+    if getattr(opts, "ps", None) is not None and not 1 <= opts.ps <= 3:
+        raise UsageError("--ps must be between 1 and 3")
+
+
 def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
     from entersys.registry import CHECK_GROUPS, GROUP_OPTIONS, VERIFY_GROUPS
 
     groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
     names = _select(groups, opts.only)
+    if opts.command == "verify":
+        _check_protocol_options(opts)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
     for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
         if getattr(opts, dest, None) is not None and dest not in used:
@@ -450,17 +466,21 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
     from entersys.model.mutants import GAPS, MUTANTS
-    from entersys.oracle import protocol
+    from entersys.mutant_engines import EngineError, engines, mutant_results
 
     _check_version(opts.go)
     for m in opts.only or []:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
+    try:
+        engines(opts)
+    except EngineError as e:
+        raise UsageError(str(e)) from None
     preflight({"--out": opts.out, **side_preflight(opts)})
     if opts.hypothesis:
         _hypothesis_home()
     only = list(dict.fromkeys(opts.only)) if opts.only else None
-    results = protocol.mutant_results(opts.go, only=only, hypothesis=opts.hypothesis)
+    results = mutant_results(opts, only)
     _emit({**side_outputs(opts, results, command, {"model_gaps": GAPS}),
            "--out": (opts.out, _render(results, opts.format, command, {"model_gaps": GAPS}))})
     return exit_code(results)

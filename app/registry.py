@@ -37,6 +37,12 @@ def _verify_mutants(opts: Namespace) -> list[CheckResult]:
     return [r for go in VERSIONS for r in protocol.mutant_results(go)]
 
 
+def _verify_protocol_z3(opts: Namespace) -> list[CheckResult]:
+    from entersys.proofs import protocol_suite
+
+    return protocol_suite.run(opts)
+
+
 def _check_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.oracle import errno_native
 
@@ -48,12 +54,14 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "errno-arch": _verify_errno_arch,
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
+    "protocol": _verify_protocol_z3,
 }
 
 # The options each group reads; `verify --asm` with no group that reads it is bad usage.
 GROUP_OPTIONS: dict[str, set[str]] = {
     "errno": {"asm", "stubs", "timeout_ms"},
     "errno-arch": {"timeout_ms"},
+    "protocol": {"timeout_ms"},
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {

@@ -301,10 +301,11 @@ class Program:
             return self.layout.index[PC_FIELD[inst.step.actor]]
         return None
 
-    def apply(self, inst: Instance, view: View, want_effect: Callable[[Any], bool] | None = None
-              ) -> tuple[Any, dict[int, Any]]:
+    def apply(self, inst: Instance, view: View, want_effect: Callable[[Any], bool] | None = None,
+              atomic: dict[int, Any] | None = None) -> tuple[Any, dict[int, Any]]:
         """(guard, writes) of one instance on `view`. With a concrete view pass
-        `want_effect=bool` to skip computing the effect of a disabled step."""
+        `want_effect=bool` to skip computing the effect of a disabled step. `atomic`, if
+        given, receives the positions written by Go atomics and when (Update.locked)."""
         X = view.X
         s = inst.step
         u = Update(view)
@@ -334,6 +335,8 @@ class Program:
             nxt = self.succ[here]
             target = self.label("@" + nxt[1:]) if nxt.startswith("@") else self.labels[nxt]
             u._set(pcf, target)
+        if atomic is not None:
+            atomic.update(u.atomic)
         return guard, u.writes
 
     def mutated(self, name: str, routines: dict[str, tuple[list[str], str]] | None = None,

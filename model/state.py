@@ -8,6 +8,8 @@ queue) or nP+1 (the global run queue)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,14 +139,30 @@ class Update:
     to the same field wins; a write through a symbolic reference becomes one guarded write
     per candidate field."""
 
-    __slots__ = ("L", "X", "writes", "v")
+    __slots__ = ("L", "X", "writes", "v", "atomic", "_locked")
 
     def __init__(self, view: View) -> None:
         self.v, self.L, self.X = view, view.L, view.X
         self.writes: dict[int, Any] = {}
+        # position -> when it is written by a locked instruction (Go's atomic store, CAS,
+        # lock): the x86-TSO reading drains the store buffer then; other writes are plain
+        self.atomic: dict[int, Any] = {}
+        self._locked: Any = None
 
     def _set(self, pos: int, value: Any) -> None:
         self.writes[pos] = value
+        if self._locked is not None:
+            self.atomic[pos] = self._locked
+
+    @contextmanager
+    def locked(self, when: Any = True) -> Iterator[None]:
+        """Writes made inside are Go atomics (XCHG/LOCK CMPXCHG on amd64), executed when
+        `when` holds (a CAS attempted only under a condition)."""
+        self._locked = when
+        try:
+            yield
+        finally:
+            self._locked = None
 
     def _old(self, pos: int) -> Any:
         return self.writes.get(pos, self.v.get(pos))

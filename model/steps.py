@@ -48,8 +48,9 @@ def cas_psyscall(c: Ctx, pref: Any, new: int, cond: Any = True, tick: bool = Tru
     with `tick`, bumps p.syscalltick as every stealer does."""
     X, v = c.X, c.v
     won = X.and_(cond, v.P(pref, "status") == st._Psyscall)
-    c.u.P(pref, status=X.ite(won, new, v.P(pref, "status")),
-             wins=X.ite(won, v.P(pref, "wins") + 1, v.P(pref, "wins")))
+    with c.u.locked(cond):
+        c.u.P(pref, status=X.ite(won, new, v.P(pref, "status")),
+              wins=X.ite(won, v.P(pref, "wins") + 1, v.P(pref, "wins")))
     if tick:
         c.u.P(pref, syscalltick=X.ite(won, v.P(pref, "syscalltick") + 1,
                                          v.P(pref, "syscalltick")))
@@ -422,7 +423,8 @@ def _re11b(c: Ctx) -> Iterator[Any]:
     pp = c.me("pp")
     yield True
     c.throw(pp == 0, 4)
-    c.u.P(pp, status=st._Psyscall, wins=0)
+    with c.u.locked():
+        c.u.P(pp, status=st._Psyscall, wins=0)
 
 
 @step("reentersyscall.12.gcwait", M, None, "T3/R8",
@@ -806,8 +808,9 @@ STW = "proc.go stopTheWorldWithSema"
 def _wbegin(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     yield X.and_(v.s("lock") == LOCK_FREE, v.s("f.pc") == c.prog.label("f.idle"))
-    c.u.s("lock", LOCK_W)
-    c.u.s("gcwaiting", 1)
+    with c.u.locked():  # lock(&sched.lock); sched.gcwaiting.Store(true)
+        c.u.s("lock", LOCK_W)
+        c.u.s("gcwaiting", 1)
     c.u.s("stopwait", v.cfg.ps)
     for j in range(v.cfg.ps):
         c.u.p(j, preempt=X.ite(v.p(j, "status") == st._Prunning, 1, v.p(j, "preempt")))

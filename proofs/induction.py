@@ -1,0 +1,237 @@
+"""Unbounded proofs of the protocol invariants for one configuration by an explicit inductive
+strengthening. Candidate auxiliary invariants are mined from the reachable states of the
+explorer (control-location templates: "an actor at label L has field f in S", "a P in
+status s has field f in S", "the P or G an M names has field f in S"); Houdini then drops
+every candidate that the transition relation T does not preserve relative to the rest,
+until the remaining conjunction is inductive (proved by Z3). The named invariants that
+survive hold at every depth; any that does not gets its counterexample to induction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+from entersys.model.program import Program
+from entersys.model.state import G_FIELDS
+from entersys.oracle.explore import Explorer
+from entersys.proofs.transition import TIMEOUT_MS, Transition, solver
+
+MAX_SET = 3          # a mined value set larger than this is not a useful candidate
+MAX_STATES = 400_000  # the explorer's budget for mining (no symmetry reduction)
+
+
+@dataclass
+class Candidate:
+    name: str
+    reason: str
+    term: Any        # over the symbolic state of the Transition
+    target: bool = False
+
+
+@dataclass
+class InductionRun:
+    """`proved`: ids of named invariants in the inductive conjunction; `auxiliary`: the
+    auxiliary candidates in it; `cti`: for each named invariant not proved, a readable
+    counterexample to induction (pre-state, step, violated-after)."""
+
+    status: str                       # "inductive" or "unknown" (solver gave up)
+    proved: list[str]
+    auxiliary: list[Candidate]
+    cti: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rounds: int = 0
+    seconds: float = 0.0
+    states_mined: int = 0
+
+
+def _fields_of(prog: Program, owner: str) -> list[str]:
+    return [n for n in prog.layout.names if n.startswith(owner + ".")]
+
+
+def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
+         ) -> tuple[list[Candidate], int]:
+    """Template candidates true on every reachable state of `prog` (explored without
+    symmetry reduction, so that the candidates name concrete Ms, Ps and Gs)."""
+    res = Explorer(prog, symmetry=False).run(max_states=max_states, progress=False,
+                                             stop_at_first=False)
+    if not res.complete:
+        raise RuntimeError(f"mining needs the full reachable set (> {max_states} states)")
+    states = list(res.parents)
+    L, V, cfg = prog.layout, tr.sym.vars, prog.cfg
+    names = prog.label_names
+    out: list[Candidate] = []
+
+    def values_when(pos_c: int, key: int, pos_f: int | Callable[[tuple[int, ...]], int]
+                    ) -> set[int]:
+        get = pos_f if callable(pos_f) else (lambda s, p=pos_f: s[p])
+        return {get(s) for s in states if s[pos_c] == key}
+
+    def add_set(name: str, reason: str, cond: Any, term: Any, vals: set[int]) -> None:
+        if 0 < len(vals) <= MAX_SET:
+            out.append(Candidate(name, reason, z3.Implies(cond, z3.Or(*[term == x for x in
+                                                                         sorted(vals)]))))
+
+    own: dict[str, list[str]] = {}
+    for i in range(cfg.ms):
+        own[f"m{i}.pc"] = _fields_of(prog, f"m{i}") + list(_SCHED)
+    for c in ("y.pc", "w.pc", "f.pc"):
+        own[c] = [n for n in L.names if not n.startswith("m")]
+    for c, flds in own.items():
+        pc = L.index[c]
+        seen = sorted({s[pc] for s in states})
+        out.append(Candidate(f"{c} in {{{', '.join(names[x] for x in seen)}}}",
+                             "the control locations the routines can reach",
+                             z3.Or(*[V[pc] == x for x in seen])))
+        for lab in seen:
+            for f in flds:
+                if f == c:
+                    continue
+                pos = L.index[f]
+                add_set(f"{c} == {names[lab]} => {f} in {{S}}",
+                        f"set by the steps that reach {names[lab]}, kept by every step "
+                        "enabled meanwhile", V[pc] == lab, V[pos], values_when(pc, lab, pos))
+        if c.startswith("m"):
+            i = int(c[1:c.index(".")])
+            for ref, kind in (("p", "P"), ("oldp", "P"), ("pp", "P"), ("curg", "G")):
+                rpos = L.mname[i][ref]
+                table = L.pname if kind == "P" else L.gname
+                for f in ("status", "m") if kind == "P" else tuple(G_FIELDS):
+                    term = tr.sym.view.P(V[rpos], f) if kind == "P" else \
+                        tr.sym.view.G(V[rpos], f)
+
+                    def get(s: tuple[int, ...], r: int = rpos, t: Any = table,
+                            f_: str = f) -> int:
+                        return s[t[s[r] - 1][f_]] if 1 <= s[r] <= len(t) else 0
+                    for lab in seen:
+                        add_set(f"{c} == {names[lab]} => {kind}(m{i}.{ref}).{f} in {{S}}",
+                                f"what M{i} holds at {names[lab]} is only changed by M{i} "
+                                "or through a CAS it tolerates", V[pc] == lab, term,
+                                values_when(pc, lab, get))
+    for j in range(cfg.ps):
+        sp = L.pname[j]["status"]
+        for v in sorted({s[sp] for s in states}):
+            for f in _fields_of(prog, f"p{j}"):
+                if f != f"p{j}.status":
+                    add_set(f"p{j}.status == {v} => {f} in {{S}}",
+                            "fields a P keeps while it stays in one status",
+                            V[sp] == v, V[L.index[f]], values_when(sp, v, L.index[f]))
+    for j in range(cfg.gs):
+        gp = L.gname[j]["status"]
+        for v in sorted({s[gp] for s in states}):
+            for f in _fields_of(prog, f"g{j}"):
+                if f != f"g{j}.status":
+                    add_set(f"g{j}.status == {v} => {f} in {{S}}",
+                            "fields a G keeps while it stays in one status",
+                            V[gp] == v, V[L.index[f]], values_when(gp, v, L.index[f]))
+    for cand in out:
+        cand.name = cand.name.replace("{S}", "mined set")
+    return out, len(states)
+
+
+_SCHED = ("gcwaiting", "stopwait", "sysmonwait", "lock", "nmidlelocked", "event", "y.p",
+          "gc.g")
+
+
+def houdini(tr: Transition, cands: list[Candidate], timeout_ms: int = TIMEOUT_MS,
+            log: Callable[[str], None] | None = None) -> tuple[str, list[Candidate], int]:
+    """Drop candidates until their conjunction is inductive under T: returns
+    ("inductive", survivors, rounds), or ("unknown", ..., rounds) if the solver gave up.
+
+    T is taken one step instance at a time: the post-state of instance k is its writes, so
+    a candidate reading no field that k writes is preserved by k without a query."""
+    sym = tr.sym
+    ind = [z3.Bool(f"cand{n}") for n in range(len(cands))]
+    s = solver(timeout_ms)
+    for b, c in zip(ind, cands):
+        s.add(z3.Implies(b, c.term))
+    reads = [_vars_of(c.term) for c in cands]
+    live = set(range(len(cands)))
+    rounds = 0
+    changed = True
+    while changed:
+        changed = False
+        rounds += 1
+        for k, inst in enumerate(tr.instances):
+            writes = {pos: w for pos, ws in tr.writers.items() for kk, w in ws if kk == k}
+            written = {sym.vars[pos].get_id() for pos in writes}
+            sub = [(sym.vars[pos], w) for pos, w in writes.items()]
+            while True:
+                hit = [n for n in sorted(live) if reads[n] & written]
+                if not hit:
+                    break
+                post = {n: z3.substitute(cands[n].term, *sub) for n in hit}
+                s.push()
+                s.add(tr.guards[k])
+                s.add(z3.Or(*[z3.Not(post[n]) for n in hit]))
+                r = s.check(*[ind[n] for n in sorted(live)])
+                if r == z3.unsat:
+                    s.pop()
+                    break
+                if r != z3.sat:
+                    s.pop()
+                    return "unknown", [cands[n] for n in sorted(live)], rounds
+                m = s.model()
+                dropped = [n for n in hit if z3.is_false(m.eval(post[n], model_completion=True))]
+                s.pop()
+                live -= set(dropped)
+                changed = True
+                if log:
+                    log(f"round {rounds}: {inst.label} breaks {len(dropped)}")
+    return "inductive", [cands[n] for n in sorted(live)], rounds
+
+
+def _vars_of(t: Any) -> set[int]:
+    """Ids of the state variables a term reads."""
+    out: set[int] = set()
+    seen: set[int] = set()
+    todo = [t]
+    while todo:
+        x = todo.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(x.get_id())
+        todo.extend(x.children())
+    return out
+
+
+def prove(prog: Program, inv_ids: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
+          log: Callable[[str], None] | None = None) -> InductionRun:
+    """Prove the named invariants (default: all) of `prog` for every depth."""
+    t0 = time.perf_counter()
+    tr = Transition(prog)
+    ids = inv_ids or list(tr.inv_terms)
+    aux, n_states = mine(prog, tr)
+    targets = [Candidate(i, "named invariant", tr.inv_terms[i], True) for i in ids]
+    status, live, rounds = houdini(tr, targets + aux, timeout_ms, log)
+    proved = [c.name for c in live if c.target]
+    run = InductionRun(status, proved, [c for c in live if not c.target], rounds=rounds,
+                       states_mined=n_states)
+    if status == "inductive":
+        for i in ids:
+            if i not in proved:
+                run.cti[i] = cti(tr, live, i, timeout_ms)
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+def cti(tr: Transition, strengthening: list[Candidate], inv_id: str,
+        timeout_ms: int = TIMEOUT_MS) -> dict[str, Any]:
+    """A counterexample to induction of `inv_id` relative to the strengthening: a state
+    satisfying both from which one step violates the invariant."""
+    from entersys.proofs.bmc import describe
+
+    pre, post, t = tr.one_step()
+    s = solver(timeout_ms)
+    s.add(*[tr.at(c.term, pre) for c in strengthening])
+    s.add(tr.invariant(inv_id, pre), t, z3.Not(tr.invariant(inv_id, post)))
+    r = s.check()
+    if r != z3.sat:
+        return {"result": str(r)}
+    m = s.model()
+    before, after = describe(tr.prog, tr.values(m, pre)), describe(tr.prog, tr.values(m, post))
+    return {"step": tr.label(m, pre), "state": before,
+            "changes": {f: (before[f], after[f]) for f in after if after[f] != before[f]}}
