@@ -71,8 +71,11 @@ def test_verify_protocol_model_group(cli) -> None:
     r = cli("verify", "--only", "protocol-model", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
+    from entersys.model.program import VERSIONS
+    from entersys.oracle.protocol import VERIFY_CONFIGS
+
     safety = [x["id"] for x in doc["results"] if x["kind"] == "explore"]
-    assert len(safety) == 12
+    assert len(safety) == len(VERSIONS) * len(VERIFY_CONFIGS) == 16
     assert all(any(f"go{v}." in i for i in safety) for v in ("1.14", "1.25", "1.26", "1.27"))
     live = [x for x in doc["results"] if x["kind"] == "liveness"]
     assert {x["id"].rsplit(".", 1)[1] for x in live} >= {"LIVE-RUN", "LIVE-RETAKE"}
