@@ -84,8 +84,8 @@ def build_parser() -> _Parser:
     v.add_argument("--itf", dest="itf_dir", metavar="DIR",
                    help="write every protocol counterexample as ITF JSON into DIR")
     v.add_argument("--go", help="group protocol: only this Go version")
-    v.add_argument("--depth", type=int, help="group protocol: BMC depth")
-    v.add_argument("--ps", type=int, help="group protocol: number of Ps")
+    v.add_argument("--depth", type=_positive(), help="group protocol: BMC depth")
+    v.add_argument("--ps", type=_positive(), help="group protocol: number of Ps")
     _add_output_options(v)
 
     c = sub.add_parser("check", help="run the concrete oracle checks (native stubs)")
@@ -352,10 +352,13 @@ def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
     if opts.command == "verify":
         _check_protocol_options(opts)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))
-    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms")):
+    for dest, flag in (("asm", "--asm"), ("stubs", "--stubs"), ("timeout_ms", "--timeout-ms"),
+                       ("go", "--go"), ("depth", "--depth"), ("ps", "--ps")):
         if getattr(opts, dest, None) is not None and dest not in used:
             raise UsageError(f"{flag} has no effect on the selected groups "
                              f"({', '.join(names)})")
+    if opts.command == "verify" and opts.go is not None:
+        _check_version(opts.go)
     if getattr(opts, "timeout_ms", None) is None and opts.command == "verify":
         opts.timeout_ms = 10_000
     for dest in ("asm", "stubs"):

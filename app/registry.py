@@ -61,7 +61,7 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
 GROUP_OPTIONS: dict[str, set[str]] = {
     "errno": {"asm", "stubs", "timeout_ms"},
     "errno-arch": {"timeout_ms"},
-    "protocol": {"timeout_ms"},
+    "protocol": {"timeout_ms", "go", "depth", "ps"},
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {
