@@ -13,79 +13,26 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-import z3
 from entersys.model.invariants import Invariant, terminal
 from entersys.model.program import F, Instance, M, Program, W
+from entersys.oracle.compiled import TermTranslator
+from entersys.oracle.compiled import _simp as simp
 from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbolic_step
 
 PRODUCTIVE = (M, W, F)
-_BIN = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
-        z3.Z3_OP_EQ: "==", z3.Z3_OP_SUB: "-", z3.Z3_OP_ADD: "+", z3.Z3_OP_MUL: "*"}
 # symmetry kinds of a field's value (how a relabelling maps it)
 VALUE_KIND = {"pref": 1, "mref": 2, "gref": 3, "qref": 4}
 ENTITY_KIND = {"m": 0, "p": 1, "g": 2}
 
 
-class CTranslator:
+class CTranslator(TermTranslator):
     """Z3 term -> C expression (int arithmetic) over the state array `s`."""
 
-    def __init__(self, sym: SymbolicState, var: str = "s") -> None:
-        self.pos = {v.get_id(): i for i, v in enumerate(sym.vars)}
-        self.var = var
-        self.memo: dict[int, tuple[Any, str]] = {}
-
-    def field(self, pos: int) -> str:
-        return f"{self.var}[{pos}]"
+    TRUE, FALSE, AND, OR, NOT = "1", "0", "&&", "||", "!"
+    LANG = "C"
 
     def ite(self, c: str, a: str, b: str) -> str:
         return f"({c} ? {a} : {b})"
-
-    def __call__(self, t: Any) -> str:
-        if isinstance(t, bool):
-            return "1" if t else "0"
-        if isinstance(t, int):
-            return str(t)
-        key = t.get_id()
-        if key not in self.memo:
-            self.memo[key] = (t, self._tr(t))
-        return self.memo[key][1]
-
-    def _tr(self, t: Any) -> str:
-        if z3.is_int_value(t):
-            return str(t.as_long())
-        if z3.is_true(t):
-            return "1"
-        if z3.is_false(t):
-            return "0"
-        if z3.is_const(t) and t.get_id() in self.pos:
-            return self.field(self.pos[t.get_id()])
-        k = t.decl().kind()
-        a = [self(c) for c in t.children()]
-        if k == z3.Z3_OP_ITE:
-            return self.ite(a[0], a[1], a[2])
-        if k == z3.Z3_OP_AND:
-            return "(" + " && ".join(a) + ")"
-        if k == z3.Z3_OP_OR:
-            return "(" + " || ".join(a) + ")"
-        if k == z3.Z3_OP_NOT:
-            return f"(!{a[0]})"
-        if k == z3.Z3_OP_UMINUS:
-            return f"(-{a[0]})"
-        if k == z3.Z3_OP_DISTINCT and len(a) == 2:
-            return f"({a[0]} != {a[1]})"
-        if k == z3.Z3_OP_IMPLIES:
-            return f"((!{a[0]}) || {a[1]})"
-        if k in (z3.Z3_OP_ADD, z3.Z3_OP_MUL) and len(a) >= 2:
-            return "(" + f" {_BIN[k]} ".join(a) + ")"
-        if k in _BIN and len(a) == 2:
-            return f"({a[0]} {_BIN[k]} {a[1]})"
-        raise NotImplementedError(f"cannot translate {t.decl()} ({t}) to C")
-
-
-def simp(t: Any) -> Any:
-    if isinstance(t, bool | int):
-        return t
-    return z3.simplify(t, elim_sign_ext=False)
 
 
 @dataclass

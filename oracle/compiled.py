@@ -16,20 +16,34 @@ from entersys.proofs.protocol_z3 import SymbolicState, symbolic_invariant, symbo
 State = tuple[int, ...]
 
 _BIN = {z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
-        z3.Z3_OP_EQ: "==", z3.Z3_OP_SUB: "-"}
+        z3.Z3_OP_EQ: "==", z3.Z3_OP_SUB: "-", z3.Z3_OP_ADD: "+", z3.Z3_OP_MUL: "*"}
 
 
-class Translator:
-    """Z3 term -> Python expression over the state tuple `s`."""
+class TermTranslator:
+    """Z3 term (over the symbolic state's field variables) -> an expression in a target
+    language over the concrete state. One walk of the term for every generated engine;
+    a subclass gives only the spelling of its language (Python here, C in
+    entersys.oracle.cgen, Promela in entersys.oracle.spin). Raises NotImplementedError for
+    an operator no step uses."""
 
-    def __init__(self, sym: SymbolicState) -> None:
+    TRUE, FALSE, AND, OR, NOT = "True", "False", "and", "or", "not "
+    LANG = "Python"
+
+    def __init__(self, sym: SymbolicState, var: str = "s") -> None:
         self.pos = {v.get_id(): i for i, v in enumerate(sym.vars)}
+        self.var = var
         # the term is kept with its text: a freed term's id may be reused by a new one
         self.memo: dict[int, tuple[Any, str]] = {}
 
+    def field(self, pos: int) -> str:
+        return f"{self.var}[{pos}]"
+
+    def ite(self, c: str, a: str, b: str) -> str:
+        return f"({a} if {c} else {b})"
+
     def __call__(self, t: Any) -> str:
         if isinstance(t, bool):
-            return "True" if t else "False"
+            return self.TRUE if t else self.FALSE
         if isinstance(t, int):
             return str(t)
         key = t.get_id()
@@ -41,34 +55,35 @@ class Translator:
         if z3.is_int_value(t):
             return str(t.as_long())
         if z3.is_true(t):
-            return "True"
+            return self.TRUE
         if z3.is_false(t):
-            return "False"
+            return self.FALSE
         if z3.is_const(t) and t.get_id() in self.pos:
-            return f"s[{self.pos[t.get_id()]}]"
+            return self.field(self.pos[t.get_id()])
         k = t.decl().kind()
         a = [self(c) for c in t.children()]
         if k == z3.Z3_OP_ITE:
-            return f"({a[1]} if {a[0]} else {a[2]})"
+            return self.ite(a[0], a[1], a[2])
         if k == z3.Z3_OP_AND:
-            return "(" + " and ".join(a) + ")"
+            return "(" + f" {self.AND} ".join(a) + ")"
         if k == z3.Z3_OP_OR:
-            return "(" + " or ".join(a) + ")"
+            return "(" + f" {self.OR} ".join(a) + ")"
         if k == z3.Z3_OP_NOT:
-            return f"(not {a[0]})"
-        if k == z3.Z3_OP_ADD:
-            return "(" + " + ".join(a) + ")"
-        if k == z3.Z3_OP_MUL:
-            return "(" + " * ".join(a) + ")"
+            return f"({self.NOT}{a[0]})"
         if k == z3.Z3_OP_UMINUS:
             return f"(-{a[0]})"
         if k == z3.Z3_OP_DISTINCT and len(a) == 2:
             return f"({a[0]} != {a[1]})"
         if k == z3.Z3_OP_IMPLIES:
-            return f"((not {a[0]}) or {a[1]})"
+            return f"(({self.NOT}{a[0]}) {self.OR} {a[1]})"
+        if k in (z3.Z3_OP_ADD, z3.Z3_OP_MUL) and len(a) >= 2:
+            return "(" + f" {_BIN[k]} ".join(a) + ")"
         if k in _BIN and len(a) == 2:
             return f"({a[0]} {_BIN[k]} {a[1]})"
-        raise NotImplementedError(f"cannot translate {t.decl()} ({t})")
+        raise NotImplementedError(f"cannot translate {t.decl()} ({t}) to {self.LANG}")
+
+
+Translator = TermTranslator  # the Python spelling
 
 
 StepFn = Callable[[State], list[int] | None]
