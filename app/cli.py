@@ -57,6 +57,12 @@ def _groups_help(kind: str) -> str:
     from entersys.registry import CHECK_GROUPS, VERIFY_GROUPS
 
     groups = VERIFY_GROUPS if kind == "verify" else CHECK_GROUPS
+    if kind == "verify":
+        from entersys.registry import VERIFY_DEFAULT
+
+        extra = [g for g in groups if g not in VERIFY_DEFAULT]
+        return ("run only this group (repeatable): " + ", ".join(groups)
+                + (f"; by default all but {', '.join(extra)}" if extra else ""))
     return "run only this group (repeatable): " + ", ".join(groups)
 
 
@@ -202,9 +208,9 @@ def _model_config(opts: argparse.Namespace) -> object:
     return cfg
 
 
-def _select(groups: dict, only: list[str] | None) -> list[str]:
+def _select(groups: dict, only: list[str] | None, default: tuple[str, ...] = ()) -> list[str]:
     if not only:
-        return list(groups)
+        return list(default or groups)
     unknown = [g for g in only if g not in groups]
     if unknown:
         raise UsageError(f"unknown group {unknown[0]!r}; known: {', '.join(groups)}")
@@ -345,10 +351,10 @@ def _check_protocol_options(opts: argparse.Namespace) -> None:
 
 
 def _verify_or_check(opts: argparse.Namespace, command: str) -> int:
-    from entersys.registry import CHECK_GROUPS, GROUP_OPTIONS, VERIFY_GROUPS
+    from entersys.registry import CHECK_GROUPS, GROUP_OPTIONS, VERIFY_DEFAULT, VERIFY_GROUPS
 
     groups = VERIFY_GROUPS if opts.command == "verify" else CHECK_GROUPS
-    names = _select(groups, opts.only)
+    names = _select(groups, opts.only, VERIFY_DEFAULT if opts.command == "verify" else ())
     if opts.command == "verify":
         _check_protocol_options(opts)
     used = set().union(*(GROUP_OPTIONS.get(n, set()) for n in names))

@@ -57,6 +57,11 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "protocol": _verify_protocol_z3,
 }
 
+# What `entersys verify` runs with no --only: every group but `protocol`, the Z3 proofs of
+# the protocol (BMC, induction, TSO), which take several minutes per Go version on two
+# cores; they run with `--only protocol`.
+VERIFY_DEFAULT = ("errno", "errno-arch", "protocol-model", "protocol-mutants")
+
 # The options each group reads; `verify --asm` with no group that reads it is bad usage.
 GROUP_OPTIONS: dict[str, set[str]] = {
     "errno": {"asm", "stubs", "timeout_ms"},
