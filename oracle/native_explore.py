@@ -13,6 +13,7 @@ import hashlib
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,11 @@ def build(source: str) -> Path:
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
+    if sys.stderr is not None and sys.stderr.isatty() and not os.environ.get("ENTERSYS_QUIET"):
+        # the first run of a large configuration compiles for a minute: say so
+        sys.stderr.write(f"compiling the generated explorer ({len(source) // 1024} KiB of C; "
+                         "cached for the next run)...\n")
+        sys.stderr.flush()
     with tempfile.TemporaryDirectory(prefix="entersys-cgen-") as tmp:
         gen = Path(tmp) / "model.c"
         gen.write_text(source)
