@@ -72,6 +72,8 @@ def reproduces(prog: Program, labels: list[str], prop: str | None) -> tuple[bool
         rep = replay(prog, labels)
     except ReplayError as e:
         return False, str(e)
+    if prop is not None and prop.startswith("LIVE-"):
+        return _lasso_reproduces(prog, rep.states, prop, labels)
     last = sorted({inv for k, inv in rep.violated if k == len(labels)})
     if prop is None and last:
         return True, f"{', '.join(last)} violated after step {len(labels)}"
@@ -79,6 +81,69 @@ def reproduces(prog: Program, labels: list[str], prop: str | None) -> tuple[bool
         return True, f"{prop} violated after step {len(labels)}"
     return False, (f"every step replays but {prop or 'no invariant'} is not violated after "
                    f"step {len(labels)}" + (f" (violated: {', '.join(last)})" if last else ""))
+
+
+def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | None:
+    """A strongly fair step (entersys.oracle.liveness) enabled somewhere on the cycle but
+    never taken, or an actor enabled in every state of it that never steps."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+    from entersys.oracle.liveness import ENV_STEPS, QUEUE_STEPS, STRONG_STEPS, SYSMON_P_STEPS
+
+    strong = (*STRONG_STEPS, *QUEUE_STEPS, *SYSMON_P_STEPS)
+    who = {lab.split(":", 1)[0] for lab in taken}
+
+    def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
+        return re.sub(r"(retake\.decide\(\d+),\d\)$", r"\1)", lab)
+
+    done = {key(lab) for lab in taken}
+    always: set[str] | None = None
+    for st in cycle[:-1]:
+        view = View(prog.layout, CONCRETE, st.__getitem__)
+        actors = set()
+        for inst in prog.instances():
+            if inst.step.name in ENV_STEPS:
+                continue
+            guard, writes = prog.apply(inst, view)
+            if not guard or all(st[k] == val for k, val in writes.items()):
+                continue
+            if inst.step.name in strong and key(inst.label) not in done:
+                return inst.label
+            actors.add(inst.label.split(":", 1)[0])
+        always = actors if always is None else always & actors
+    missing = sorted((always or set()) - who)
+    return missing[0] if missing else None
+
+
+def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
+                      labels: list[str]) -> tuple[bool, str]:
+    """A liveness lasso replays when its last state closes a cycle (it occurred earlier in
+    the trace), or when only a new GC round could step from it (a permanent stall)."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+    from entersys.oracle.explore import normalize_ticks
+    from entersys.oracle.liveness import ENV_STEPS
+
+    norm = []
+    for st in states:  # ticks compare as "same as the P's / older", as the explorer does
+        n = list(st)
+        normalize_ticks(prog.layout, n)
+        norm.append(n)
+    last = states[-1]
+    if norm[-1] in norm[:-1]:
+        start = norm.index(norm[-1])
+        unfair = _unfair(prog, states[start:], labels[start:])
+        if unfair:
+            return False, f"{prop}: the cycle closes but is not fair ({unfair} never steps)"
+        return True, f"{prop}: the cycle closes at step {start} and is fair"
+    view = View(prog.layout, CONCRETE, last.__getitem__)
+    for inst in prog.instances():
+        if inst.step.name in ENV_STEPS:
+            continue
+        guard, writes = prog.apply(inst, view)
+        if guard and any(last[k] != val for k, val in writes.items()):
+            return False, f"{prop}: the lasso does not close ({inst.label} can still step)"
+    return True, f"{prop}: only a new GC round can step after step {len(states) - 1}"
 
 
 _HYP_CONFIG = re.compile(r"^(\d+)m(\d+)p(\d+)g (\w+)$")
