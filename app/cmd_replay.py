@@ -64,48 +64,20 @@ def program_from_command(command: str, faithful: bool = False) -> Program:
     return build_program(cfg, opts.go, None if faithful else opts.mutant)  # type: ignore[arg-type]
 
 
-def _lasso(prog: Program, rep: Any, n: int, loop: int) -> tuple[bool, str]:
-    """A lasso replays when its cycle closes (the state after step n is, up to tick
-    normalisation, the state after step `loop`) or, for a stall (loop == n), when only the
-    environment (a new GC, stop-the-world or forEachP round) could step there. Fairness is
-    the explorer's judgement and is not re-checked here."""
-    from entersys.model.ops import CONCRETE
-    from entersys.model.state import View
-    from entersys.oracle.explore import normalize_ticks
-    from entersys.oracle.liveness import ENV_STEPS
-
-    if loop < n:
-        a, b = list(rep.states[loop]), list(rep.states[n])
-        normalize_ticks(prog.layout, a)
-        normalize_ticks(prog.layout, b)
-        if a != b:
-            return False, f"the cycle does not close: the state after step {n} is not the " \
-                          f"state after step {loop}"
-        return True, f"the cycle of steps {loop + 1}-{n} closes"
-    s = rep.states[n]
-    view = View(prog.layout, CONCRETE, s.__getitem__)
-    live = sorted({inst.label for inst in prog.instances()
-                   if inst.step.name not in ENV_STEPS and prog.apply(inst, view, bool)[0]})
-    if live:
-        return False, f"not a stall: after step {n}, {live[0]} can still step"
-    return True, f"after step {n} only a new GC or stop-the-world round could step"
-
-
 def reproduces(prog: Program, labels: list[str], prop: str | None,
                loop: int | None = None) -> tuple[bool, str]:
     """(True, why) when the labels replay on `prog` with every step enabled and `prop`
     (any invariant when None) violated after the last step, or, for a lasso (`loop`, the
-    step after which its cycle starts), when the cycle closes (see _lasso); (False, why)
-    otherwise."""
+    step after which its cycle starts), when the cycle closes and is fair (see
+    _lasso_reproduces); (False, why) otherwise."""
     from entersys.oracle.replay import ReplayError, replay
 
     try:
         rep = replay(prog, labels)
     except ReplayError as e:
         return False, str(e)
-    if loop is not None:
-        ok, why = _lasso(prog, rep, len(labels), loop)
-        return ok, f"{prop or 'lasso'}: {why}"
+    if loop is not None or (prop is not None and prop.startswith("LIVE-")):
+        return _lasso_reproduces(prog, rep.states, prop or "lasso", labels)
     last = sorted({inv for k, inv in rep.violated if k == len(labels)})
     if prop is None and last:
         return True, f"{', '.join(last)} violated after step {len(labels)}"
@@ -113,6 +85,69 @@ def reproduces(prog: Program, labels: list[str], prop: str | None,
         return True, f"{prop} violated after step {len(labels)}"
     return False, (f"every step replays but {prop or 'no invariant'} is not violated after "
                    f"step {len(labels)}" + (f" (violated: {', '.join(last)})" if last else ""))
+
+
+def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | None:
+    """A strongly fair step (entersys.oracle.liveness) enabled somewhere on the cycle but
+    never taken, or an actor enabled in every state of it that never steps."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+    from entersys.oracle.liveness import ENV_STEPS, QUEUE_STEPS, STRONG_STEPS, SYSMON_P_STEPS
+
+    strong = (*STRONG_STEPS, *QUEUE_STEPS, *SYSMON_P_STEPS)
+    who = {lab.split(":", 1)[0] for lab in taken}
+
+    def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
+        return re.sub(r"(retake\.decide\(\d+),\d\)$", r"\1)", lab)
+
+    done = {key(lab) for lab in taken}
+    always: set[str] | None = None
+    for st in cycle[:-1]:
+        view = View(prog.layout, CONCRETE, st.__getitem__)
+        actors = set()
+        for inst in prog.instances():
+            if inst.step.name in ENV_STEPS:
+                continue
+            guard, writes = prog.apply(inst, view)
+            if not guard or all(st[k] == val for k, val in writes.items()):
+                continue
+            if inst.step.name in strong and key(inst.label) not in done:
+                return inst.label
+            actors.add(inst.label.split(":", 1)[0])
+        always = actors if always is None else always & actors
+    missing = sorted((always or set()) - who)
+    return missing[0] if missing else None
+
+
+def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
+                      labels: list[str]) -> tuple[bool, str]:
+    """A liveness lasso replays when its last state closes a cycle (it occurred earlier in
+    the trace), or when only a new GC round could step from it (a permanent stall)."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+    from entersys.oracle.explore import normalize_ticks
+    from entersys.oracle.liveness import ENV_STEPS
+
+    norm = []
+    for st in states:  # ticks compare as "same as the P's / older", as the explorer does
+        n = list(st)
+        normalize_ticks(prog.layout, n)
+        norm.append(n)
+    last = states[-1]
+    if norm[-1] in norm[:-1]:
+        start = norm.index(norm[-1])
+        unfair = _unfair(prog, states[start:], labels[start:])
+        if unfair:
+            return False, f"{prop}: the cycle closes but is not fair ({unfair} never steps)"
+        return True, f"{prop}: the cycle closes at step {start} and is fair"
+    view = View(prog.layout, CONCRETE, last.__getitem__)
+    for inst in prog.instances():
+        if inst.step.name in ENV_STEPS:
+            continue
+        guard, writes = prog.apply(inst, view)
+        if guard and any(last[k] != val for k, val in writes.items()):
+            return False, f"{prop}: the lasso does not close ({inst.label} can still step)"
+    return True, f"{prop}: only a new GC round can step after step {len(states) - 1}"
 
 
 _HYP_CONFIG = re.compile(r"^(\d+)m(\d+)p(\d+)g (\w+)$")

@@ -405,8 +405,8 @@ def lasso_counterexample(ex: Explorer, res: ExploreResult, la: Lasso, replay: st
     who = f" ({la.property.per.upper()}{la.g})" if la.g is not None else ""
     doc: dict[str, Any] = itf(path, ex)
     doc["loop"] = loop - 1
-    head = (f"{la.property.id}{who} violated under fairness: {la.property.title} fails; "
-            f"{la.property.meaning}.")
+    head = (f"{la.property.id} (liveness) violated: {la.property.title}, under fairness"
+            f"{who}; {la.property.meaning}.")
     if len(la.cycle) == 1:
         summary = (f"{head} After step {len(steps)} no actor can step (only a new GC or "
                    "stop-the-world round could): the last state repeats forever, a "

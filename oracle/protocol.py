@@ -165,7 +165,8 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         "states_per_second": round(res.states_per_second),
         "complete": res.complete, "symmetry": symmetry, "engine": engine,
         "actors": sorted(prog.enabled_actors()),
-        "violated": [v.property for v in res.violations],
+        "violated": [v.property for v in res.violations] or (
+            [killed_by] if killed_by else []),  # a liveness kill names its property
         "liveness": live_note,
         "user_invariants": [i.id for i in extra],
     }
