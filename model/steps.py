@@ -65,9 +65,11 @@ def handoffp(c: Ctx, pref: Any) -> None:
     X, v = c.X, c.v
     gcw = v.s("gcwaiting") == 1
     sp = v.P(pref, "safepoint")
-    parked = X.or_(*[v.m(i, "pc") == c.prog.label("idle") for i in range(v.cfg.ms)
-                     if i != c.m or c.step.actor != M])
-    give = X.and_(X.not_(gcw), work_for(c, pref), parked)
+    # startm(pp) takes a parked M (mget) that no earlier handoff has taken yet
+    parked = X.count([v.m(i, "pc") == c.prog.label("idle") for i in range(v.cfg.ms)
+                      if i != c.m or c.step.actor != M])
+    handed = X.count([v.p(j, "nextp") == 1 for j in range(v.cfg.ps)])
+    give = X.and_(X.not_(gcw), work_for(c, pref), parked > handed)
     c.u.P(pref,
              status=X.ite(gcw, st._Pgcstop, st._Pidle),
              onidle=X.ite(X.or_(gcw, give), 0, 1),
@@ -115,10 +117,18 @@ SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
 def _startm(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     (p,) = c.args
+    # An M that startm(pp) woke (mget, m.nextp = pp) takes that P and no other: a parked
+    # M may take an idle P with work only while more Ms are parked than Ps handed over.
+    # (Without this, the M meant for a handed-over P could run off with another one, and
+    # the handed-over P would wait for an M that Go would have created: a false deadlock
+    # of the fixed set of Ms.)
+    idle = c.prog.label("idle")
+    parked = X.count([v.m(i, "pc") == idle for i in range(v.cfg.ms)])
+    handed = X.count([v.p(j, "nextp") == 1 for j in range(v.cfg.ps)])
     yield X.and_(v.s("lock") == LOCK_FREE,
                  X.or_(v.P(p, "nextp") == 1,
                        X.and_(v.P(p, "onidle") == 1, work_for(c, p),
-                              v.s("gcwaiting") == 0)))
+                              v.s("gcwaiting") == 0, parked > handed)))
     acquirep(c, p)
     c.u.P(p, nextp=0)
     c.goto("sched")

@@ -81,3 +81,17 @@ def test_raw_wait_witness(go: str) -> None:
     assert sys_.counterexample is None and sys_.details["complete"]
     with pytest.raises(ValueError):
         raw_wait_witness(go, "vdso")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("go", ["1.25", "1.27"])
+def test_default_configuration_holds(go: str) -> None:
+    """`entersys explore` with no options (core, 2 Ms / 2 Ps / 2 Gs) holds for both
+    designs. Regression: handoffp once gave two Ps to the one parked M (and a parked M
+    could run off with another P), so stop-the-world waited for an M that the fixed set of
+    Ms never had: a false DEADLOCK/P-STW found only at this size."""
+    from entersys.oracle.protocol import EXPLORE_DEFAULT
+
+    run = explore(EXPLORE_DEFAULT, go, engine="native", liveness=False)
+    assert run.result.verdict == Verdict.HOLDS, run.result.details.get("violated")
+    assert run.result.details["states"] > 1_000_000
