@@ -38,10 +38,12 @@ typedef int16_t v_t;
 #define MAXE 8
 
 enum { ES_DONE = 0, ES_VIOLATION = 1, ES_LIMIT = 2, ES_FAULT = -1, ES_NOMEM = -2,
-       ES_UNKNOWN = -3 };
+       ES_UNKNOWN = -3, ES_INTERRUPTED = -4 };
 
-typedef void (*es_progress_fn)(uint64_t states, uint64_t transitions, int depth,
-                               uint64_t bytes);
+/* Called about twice a second; a nonzero return stops the run (ES_INTERRUPTED): the
+ * caller's way to honour Ctrl-C while the search runs in C. */
+typedef int (*es_progress_fn)(uint64_t states, uint64_t transitions, int depth,
+                              uint64_t bytes);
 
 typedef struct {
     uint8_t *buf;
@@ -564,10 +566,12 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
         if (head == lvl_end && r->n > lvl_end && add_level(r, r->n)) return r->status = ES_NOMEM;
         if (cb && now() - last > 0.5) {
             last = now();
-            cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r));
+            if (cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r)))
+                return r->status = ES_INTERRUPTED;
         }
     }
-    if (cb) cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r));
+    if (cb && cb(r->n, r->transitions, r->nlevels - 2, es_bytes(r)))
+        return r->status = ES_INTERRUPTED;
     if (r->viol >= 0 || r->dead >= 0) return r->status = ES_VIOLATION;
     if (limit || head < r->n) return r->status = ES_LIMIT;
     return r->status = ES_DONE;

@@ -8,13 +8,16 @@ compiled Python engine from the initial state) and descriptions; only `run` is n
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,9 +41,28 @@ from entersys.oracle.explore import (
 DRIVER = Path(__file__).with_name("native_bfs.c")
 CFLAGS = ("-O2", "-shared", "-fPIC", "-pthread", "-Wl,-Bsymbolic")
 ES_DONE, ES_VIOLATION, ES_LIMIT, ES_FAULT, ES_NOMEM, ES_UNKNOWN = 0, 1, 2, -1, -2, -3
+ES_INTERRUPTED = -4
 MAXV = 256  # values a field may take (native_bfs.c)
 ProgressFn = Callable[[dict[str, Any]], None]
-_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64)
+_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int,
+                       ctypes.c_uint64)
+
+
+@contextlib.contextmanager
+def _signals_recorded(stop: list[int]) -> Iterator[None]:
+    """While active (main thread only), SIGINT and SIGTERM append to `stop` instead of
+    raising; the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in old:
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 class NativeError(RuntimeError):
@@ -268,16 +290,27 @@ class NativeExplorer(Explorer):
         self.handle = None
         self.handle = self._new(int(want_edges), max_states, self.threads)
 
-        def report(states: int, transitions: int, depth: int, nbytes: int) -> None:
+        stop: list[int] = []
+
+        def report(states: int, transitions: int, depth: int, nbytes: int) -> int:
+            if stop:
+                return 1
             if on_progress is not None:
                 dt = time.perf_counter() - t0
                 on_progress({"states": states, "transitions": transitions, "depth": depth,
                              "seconds": dt, "states_per_second": states / dt if dt else 0.0,
                              "bytes": nbytes, "rss": _rss_bytes()})
+            return 1 if stop else 0
 
         cb = _CB(report)
         init = (ctypes.c_int16 * len(self.L))(*self.initial())
-        status = self.lib.es_run_bfs(self.handle, init, int(stop_at_first), cb)
+        # Ctrl-C/SIGTERM while the search runs in C: a Python handler cannot raise inside
+        # the C call (nor usefully inside a ctypes callback), so it only records the signal;
+        # the next progress callback stops the search and KeyboardInterrupt is raised here.
+        with _signals_recorded(stop):
+            status = self.lib.es_run_bfs(self.handle, init, int(stop_at_first), cb)
+        if status == ES_INTERRUPTED or stop:
+            raise KeyboardInterrupt
         h = self.handle
         res.states, res.transitions = self.lib.es_count(h), self.lib.es_transitions(h)
         res.depth = self.lib.es_depth(h)
