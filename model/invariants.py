@@ -12,7 +12,6 @@ from entersys.model import status as st
 from entersys.model.ops import CONCRETE
 from entersys.model.program import Program
 from entersys.model.state import View
-from entersys.model.steps import LOCKED_ROUTINES
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def i5_locks(prog: Program, v: View) -> Any:
     """I5: m.locks balance: 0 or 1 inside the enter/exit prologues and epilogues, and 0
     everywhere else (user code, the syscall itself, the scheduler)."""
     X = v.X
-    inside = _labels_in(prog, (*LOCKED_ROUTINES, "exitsyscall.slow"))
+    inside = _labels_in(prog, (*prog.module.LOCKED_ROUTINES, "exitsyscall.slow"))
     conds = []
     for i in range(v.cfg.ms):
         pc, locks = v.m(i, "pc"), v.m(i, "locks")

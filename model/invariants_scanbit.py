@@ -72,20 +72,6 @@ def i4_unwired(prog: Program, v: View) -> Any:
     return X.and_(*conds)
 
 
-def i5_locks(prog: Program, v: View) -> Any:
-    """I5: m.locks is 0 or 1 inside the enter/exit prologues and epilogues (now including
-    exitsyscallTryGetP), and 0 everywhere else."""
-    X = v.X
-    routines = (*prog.module.LOCKED_ROUTINES, "exitsyscall.slow")
-    inside = {prog.labels[n] for r in routines for n in prog.routines[r][0]}
-    conds = []
-    for i in range(v.cfg.ms):
-        pc, locks = v.m(i, "pc"), v.m(i, "locks")
-        isin = X.or_(*[pc == lab for lab in sorted(inside)])
-        conds.append(X.ite(isin, X.and_(locks >= 0, locks <= 1), locks == 0))
-    return X.and_(*conds)
-
-
 def scan_holders(prog: Program, v: View, g: int) -> Any:
     """How many parties hold G g's scan bit: the GC, or sysmon between its CAS and its
     resume (the other stealers take and release it within one step)."""
@@ -172,7 +158,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("I3", "_Gsyscall implies syscallsp set", old.i3_syscallsp),
     Invariant("I4-UNWIRED", "a P not _Prunning is wired to no M (releaseP order)",
               i4_unwired),
-    Invariant("I5", "m.locks balance at step boundaries", i5_locks),
+    Invariant("I5", "m.locks balance at step boundaries (now including "
+              "exitsyscallTryGetP)", old.i5_locks),
     Invariant("R1-LOCKS", "m.locks > 0 while the runtime runs with the G in _Gsyscall",
               old.r1_locks_while_syscall),
     Invariant("I6", "throwsplit set for the whole syscall span", old.i6_throwsplit),
