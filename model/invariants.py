@@ -26,7 +26,8 @@ def _labels_in(prog: Program, routines: tuple[str, ...]) -> set[int]:
 
 
 def i0_no_throw(prog: Program, v: View) -> Any:
-    return v.X.and_(*[v.m(i, "throw") == 0 for i in range(v.cfg.ms)])
+    """I0: no M throws (m.throw), and neither do W, F or the GC (sched's throw)."""
+    return v.X.and_(*[v.m(i, "throw") == 0 for i in range(v.cfg.ms)], v.s("throw") == 0)
 
 
 def _owners(prog: Program, v: View, j: int) -> Any:
@@ -250,7 +251,8 @@ def intended_terminal(prog: Program, s: Any) -> bool:
 
 
 INVARIANTS: list[Invariant] = [
-    Invariant("I0", "no M throws (wirep, lost mcache, checkdead, nil P, stopwait)",
+    Invariant("I0", "nobody throws (Go's own checks: wirep, releasep, stopm, schedule, "
+              "casgstatus, stopTheWorld, forEachP, checkdead, stoplockedm, ...)",
               i0_no_throw),
     Invariant("I1", "P exclusivity", i1_exclusive),
     Invariant("I2", "wiring symmetry m.p == P => p.m == M", i2_wiring),

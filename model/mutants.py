@@ -164,11 +164,59 @@ def _r14_lockedm_late(prog: Program) -> Program:
     return prog.mutated("R14-lockedm-late", steps=steps)
 
 
+def _unguarded(name: str, what: str) -> Transform:
+    """The step runs as defined but is enabled whenever its actor is at its label: the
+    wait it ends (stopnote, safePointNote) is not waited for."""
+    def t(prog: Program) -> Program:
+        old = prog.steps[name]
+
+        def fn(c: Ctx) -> Iterator[Any]:
+            gen = old.fn(c)
+            next(gen)
+            yield True
+            yield from gen
+
+        steps = dict(prog.steps)
+        steps[name] = Step(old.name, old.actor, old.at, old.rule, f"mutant: {what}", fn,
+                           old.params)
+        return prog.mutated(t.__name__, steps=steps)
+    return t
+
+
+def _stopm_no_releasep(prog: Program) -> Program:
+    from entersys.model.steps import stopm_body
+
+    old = prog.steps["stopm"]
+    steps = dict(prog.steps)
+    steps["stopm"] = Step(old.name, M, old.at, old.rule, "mutant: stopm without releasep",
+                          lambda c: stopm_body(c, release=False), old.params)
+    return prog.mutated("stopm-no-releasep", steps=steps)
+
+
+def _exit_cas_ignores_scan(prog: Program) -> Program:
+    """exitsyscall's casgstatus(_Gsyscall, _Grunning) as a plain store that does not wait
+    while the GC holds the G's scan bit (_Gscansyscall)."""
+    def fn(c: Ctx) -> Iterator[Any]:
+        X, v = c.X, c.v
+        g = c.me("curg")
+        s = v.G(g, "status")
+        yield X.or_(s == st._Gsyscall, s == st._Gscansyscall)
+        c.u.G(g, status=st._Grunning)
+
+    old = prog.steps["exitsyscall.5.casgstatus"]
+    steps = dict(prog.steps)
+    steps[old.name] = Step(old.name, M, old.at, old.rule,
+                           "mutant: status stored over the GC's scan bit", fn, old.params)
+    return prog.mutated("T10-store-over-scan", steps=steps)
+
+
 # Core parts (sysmon and stop-the-world) at small sizes, for the mutants only liveness
 # kills: two Ps (an idle P beside the syscalling one), or two Gs on one P.
 _CORE = {"foreachp": False, "gc": False, "blockhint": False, "raw": False}
 CORE_1M2P1G = Config(ms=1, ps=2, gs=1, **_CORE)
 CORE_2M1P2G = Config(ms=2, ps=1, gs=2, **_CORE)
+# two Ms racing for one G: a parked M woken for a G that another M ran first stops again
+CORE_2M2P1G = Config(ms=2, ps=2, gs=1, **_CORE)
 LOCKED_2M1P2G = Config(ms=2, ps=1, gs=2, locked=True, **_CORE)
 
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
@@ -218,6 +266,20 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R14-lockedm-late", "R14", "exitsyscall0 reads gp.lockedm after releasing "
            "sched.lock (gp already on the global run queue)", _r14_lockedm_late,
            "I0 (stoplockedm: inconsistent locking)", config=LOCKED_2M1P2G),
+    Mutant("STW-no-wait", "I8", "stopTheWorldWithSema goes on without waiting for the "
+           "Ps still running (stopwait > 0)", _unguarded("stw.stopped", "no wait"),
+           "I0 (stopTheWorld: not stopped)"),
+    Mutant("FE-no-wait", "T7", "forEachP goes on without waiting for the Ps that have not "
+           "run fn (safePointWait > 0)", _unguarded("forEachP.done", "no wait"),
+           "I0 (forEachP: not done)"),
+    Mutant("stopm-no-releasep", "I1", "findRunnable calls stopm without releasep",
+           _stopm_no_releasep, "I0 (stopm holding p)", config=CORE_2M2P1G),
+    Mutant("R1-slow-no-unlock", "R1", "exitsyscall's slow path keeps m.locks (no m.locks-- "
+           "before mcall(exitsyscall0))", _noop("exitsyscall.6.locks"),
+           "I0 (stopm/schedule holding locks)"),
+    Mutant("T10-store-over-scan", "T10/T12", "exitsyscall's casgstatus(_Gsyscall, "
+           "_Grunning) as a plain store over the GC's _Gscansyscall",
+           _exit_cas_ignores_scan, "I0 (casfrom_Gscanstatus)"),
     Mutant("V14-wirep-no-mcache", "T4/V14", "wirep does not restore m.mcache (Go 1.14 only: "
            "later versions have no m.mcache)", _drop_write("exitsyscallfast.wirep", "mcache"),
            "I0 (lost mcache)", versions=("1.14",)),

@@ -18,12 +18,26 @@ StepFn = Callable[["Ctx"], Generator[Any, None, None]]
 M, SYSMON, W, F, GC = "M", "sysmon", "W", "F", "GC"
 PC_FIELD = {SYSMON: "y.pc", W: "w.pc", F: "f.pc"}
 
-# Go's throws, recorded in m.throw (the invariant I0 says no M ever throws).
+# Go's throws, recorded in m.throw of the throwing M, or in sched's `throw` for the
+# stop-the-world caller W, the forEachP caller F and the GC (the invariant I0 says nobody
+# ever throws). Messages are Go's (go1.25.5 src/runtime, the function named in THROW_SOURCES).
 THROWS = {1: "wirep: invalid p state", 2: "lost mcache", 3: "checkdead: runnable g",
           4: "nil P dereference", 5: "stopTheWorld: not stopped",
           6: "stopwait underflow", 7: "releasep: invalid arg",
           8: "stoplockedm: inconsistent locking", 9: "stoplockedm: not runnable",
-          10: "startlockedm: m has p", 11: "wirep: already in go"}
+          10: "startlockedm: m has p", 11: "wirep: already in go",
+          12: "forEachP: not done", 13: "forEachP: P did not run fn",
+          14: "stopm holding p", 15: "stopm holding locks",
+          16: "casgstatus: bad incoming values", 17: "schedule: holding locks",
+          18: "casfrom_Gscanstatus: gp->status is not in scan state"}
+THROW_SOURCES = {1: "proc.go wirep", 2: "proc.go exitsyscall (go1.14)",
+                 3: "proc.go checkdead", 4: "(a nil *p dereference: a fault)",
+                 5: "proc.go stopTheWorldWithSema", 6: "proc.go gcstopm (stopwait--)",
+                 7: "proc.go releasep", 8: "proc.go stoplockedm", 9: "proc.go stoplockedm",
+                 10: "proc.go startlockedm", 11: "proc.go wirep", 12: "proc.go forEachP",
+                 13: "proc.go forEachP", 14: "proc.go stopm", 15: "proc.go stopm",
+                 16: "proc.go casgstatus", 17: "proc.go schedule",
+                 18: "proc.go casfrom_Gscanstatus"}
 
 VERSIONS = ("1.14", "1.25", "1.26", "1.27")
 # The protocol design each version runs, and the modules that define it: its steps (with
@@ -131,6 +145,11 @@ class Ctx:
     def throw(self, cond: Any, code: int) -> None:
         """Go would throw (or fault) here when cond holds."""
         X = self.X
+        if self.m < 0:  # W, F, the GC: sched's throw
+            pos = self.v.L.index["throw"]
+            cur = self.u.writes.get(pos, self.v.s("throw"))
+            self.u.s("throw", X.ite(X.and_(cond, cur == 0), code, cur))
+            return
         cur = self.u.writes.get(self.v.L.mname[self.m]["throw"], self.me("throw"))
         self.set_me(throw=X.ite(X.and_(cond, cur == 0), code, cur))
 

@@ -31,7 +31,9 @@ SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "loc
                 "nmidlelocked": "int", "event": "int",
                 "y.pc": "ypc", "y.p": "pref", "w.pc": "wpc", "f.pc": "fpc", "gc.g": "gref",
                 # Go 1.26+: the syscallingThread sysmon's retake holds (its M and G)
-                "y.m": "mref", "y.g": "gref"}
+                "y.m": "mref", "y.g": "gref",
+                # a throw of an actor that is not an M (W, F, the GC): Go's code
+                "throw": "int"}
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
 # The optional parts of the model: the Config flags below, in this order.

@@ -107,6 +107,39 @@ def checkdead_on_stop(c: Ctx, idlelocked_delta: int = 0) -> None:
     c.throw(X.and_(run <= 0, alive), 3)
 
 
+def stopm_checks(c: Ctx) -> None:
+    """stopm's entry checks, on the M's state with this step's writes so far: throws
+    "stopm holding locks" unless m.locks == 0 and "stopm holding p" unless m.p is nil.
+    Go 1.25 proc.go stopm."""
+    X, L = c.X, c.v.L
+    c.throw(c.u.now(L.mname[c.m]["locks"]) != 0, 15)
+    c.throw(X.and_(c.u.now(L.mname[c.m]["p"]) != 0), 14)
+
+
+def casgstatus(c: Ctx, g: Any, old: int, new: int) -> Any:
+    """casgstatus(gp, old, new): throws "casgstatus: bad incoming values" when old or new
+    carries the _Gscan bit or old == new (the arguments are constants of the calling step,
+    so only a mutant reaches it); returns the CAS's enabling condition, g.status == old
+    (Go spins while the GC holds the scan bit, i.e. while the status is old|_Gscan), and
+    writes new. Go 1.25 proc.go casgstatus."""
+    bad = bool(old & st._Gscan) or bool(new & st._Gscan) or old == new
+    if bad:
+        c.throw(True, 16)
+    c.u.G(g, status=new)
+    return c.v.G(g, "status") == old
+
+
+def fn_runs(c: Ctx) -> Any:
+    """How many times forEachP's fn has run this round (sum of p.fnruns): Go's
+    sched.safePointWait counts down from gomaxprocs by one per run (runSafePointFn's
+    Xadd(-1), forEachP's idle Ps, handoffp), so safePointWait == ps - fn_runs."""
+    v = c.v
+    total: Any = 0
+    for j in range(v.cfg.ps):
+        total = total + v.p(j, "fnruns")
+    return total
+
+
 # ==== scheduler (coarse) ==================================================================
 
 SCHED_SRC = "proc.go schedule/execute/stopm/startm (coarse)"
@@ -145,6 +178,7 @@ def _schedule(c: Ctx) -> Iterator[Any]:
     yield X.and_(v.s("gcwaiting") == 0, v.G(g, "status") == st._Grunnable,
                  X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0,
                  c.me("lockedg") == 0, v.G(g, "lockedm") == 0)
+    c.throw(c.me("locks") != 0, 17)  # schedule: holding locks
     c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
     c.set_me(curg=g)
     c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
@@ -160,19 +194,28 @@ def _gcstopm(c: Ctx) -> Iterator[Any]:
     c.u.P(mp, status=st._Pgcstop, m=0)
     c.set_me(p=0)
     c.u.s("stopwait", v.s("stopwait") - 1)
+    stopm_checks(c)
     c.goto("idle")
 
 
 @step("stopm", M, "sched", "", SCHED_SRC + ": findrunnable found nothing; releasep, stopm")
 def _stopm(c: Ctx) -> Iterator[Any]:
+    return stopm_body(c)
+
+
+def stopm_body(c: Ctx, release: bool = True) -> Iterator[Any]:
+    """findRunnable found nothing: the P's pending fn runs, releasep + pidleput (unless
+    `release` is False: the mutant stopm-no-releasep), then stopm."""
     X, v = c.X, c.v
     mp = c.me("p")
     yield X.and_(v.s("gcwaiting") == 0, v.s("lock") == LOCK_FREE, X.not_(work_for(c, mp)),
                  c.me("lockedg") == 0)
     sp = v.P(mp, "safepoint")
-    c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
-          fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
-    c.set_me(p=0)
+    if release:
+        c.u.P(mp, status=st._Pidle, m=0, onidle=1, safepoint=0,
+              fnruns=X.ite(sp == 1, v.P(mp, "fnruns") + 1, v.P(mp, "fnruns")))
+        c.set_me(p=0)
+    stopm_checks(c)
     checkdead_on_stop(c)
     c.goto("idle")
 
@@ -305,6 +348,7 @@ def _sched_startlockedm(c: Ctx) -> Iterator[Any]:
     c.u.P(mp, m=0, status=st._Pidle, onidle=0)
     c.set_me(p=0)
     c.u.s("nmidlelocked", v.s("nmidlelocked") - 1)
+    stopm_checks(c)
     checkdead_on_stop(c, idlelocked_delta=-1)
     c.goto("idle")
 
@@ -362,8 +406,7 @@ def _re4(c: Ctx) -> Iterator[Any]:
       RE + " step 5: casgstatus(gp, _Grunning, _Gsyscall)")
 def _re5(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
-    yield c.v.G(g, "status") == st._Grunning  # casgstatus spins while a scan bit is held
-    c.u.G(g, status=st._Gsyscall)
+    yield casgstatus(c, g, st._Grunning, st._Gsyscall)
 
 
 @step("reentersyscall.8.sysmon", M, None, "R4",
@@ -546,8 +589,7 @@ def _ex5(c: Ctx) -> Iterator[Any]:
       EX + " step 5: casgstatus(gp, _Gsyscall, _Grunning)")
 def _ex5cas(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
-    yield c.v.G(g, "status") == st._Gsyscall
-    c.u.G(g, status=st._Grunning)
+    yield casgstatus(c, g, st._Gsyscall, st._Grunning)
 
 
 @step("exitsyscall.5.syscallsp", M, None, "R11", EX + " step 5: gp.syscallsp = 0")
@@ -581,8 +623,8 @@ def _ex6(c: Ctx) -> Iterator[Any]:
       "proc.go exitsyscall0: casgstatus(gp, _Gsyscall, _Grunnable); dropg")
 def _ex0cas(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
-    yield c.v.G(g, "status") == st._Gsyscall
-    c.u.G(g, status=st._Grunnable, m=0)
+    yield casgstatus(c, g, st._Gsyscall, st._Grunnable)
+    c.u.G(g, m=0)
 
 
 @step("exitsyscall0.pidleget", M, None, "T11",
@@ -610,6 +652,7 @@ def _ex0q(c: Ctx) -> Iterator[Any]:
     c.u.G(g, q=v.cfg.global_q)
     c.set_me(curg=0)
     if not c.prog.cfg.locked:
+        stopm_checks(c)
         checkdead_on_stop(c)
         c.goto("idle")
         return
@@ -636,6 +679,10 @@ def _stoplockedm_or_stopm(c: Ctx, locked: Any) -> None:
     c.throw(X.and_(locked, X.or_(lg == 0, v.G(lg, "lockedm") != c.m + 1)), 8)
     c.u.s("nmidlelocked", X.ite(locked, v.s("nmidlelocked") + 1, v.s("nmidlelocked")))
     c.branch(locked, "lockedpark", "idle")
+    # stoplockedm hands its P off itself; stopm checks m.locks and m.p
+    L = c.v.L
+    c.throw(X.and_(X.not_(locked), c.u.now(L.mname[c.m]["locks"]) != 0), 15)
+    c.throw(X.and_(X.not_(locked), c.u.now(L.mname[c.m]["p"]) != 0), 14)
     checkdead_on_stop(c)
 
 
@@ -674,8 +721,7 @@ def _eb2(c: Ctx) -> Iterator[Any]:
 @step("entersyscallblock.casgstatus", M, None, "T1", EB + ": casgstatus(_Grunning, _Gsyscall)")
 def _eb3(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
-    yield c.v.G(g, "status") == st._Grunning
-    c.u.G(g, status=st._Gsyscall)
+    yield casgstatus(c, g, st._Grunning, st._Gsyscall)
 
 
 @step("entersyscallblock.handoff", M, None, "T13",
@@ -850,11 +896,20 @@ def _wunlock(c: Ctx) -> Iterator[Any]:
 
 
 @step("stw.stopped", W, "w.wait", "I8",
-      STW + ": stopwait == 0; check every P is _Pgcstop")
+      STW + ": the wait ends (stopnote: woken when stopwait reaches 0); then Go's double "
+      "check: throw \"stopTheWorld: not stopped\" if stopwait != 0 or a P is not _Pgcstop")
 def _wstopped(c: Ctx) -> Iterator[Any]:
-    v = c.v
-    yield v.s("stopwait") == 0
+    X, v = c.X, c.v
+    yield _stw_wait_over(c)
+    c.throw(X.or_(v.s("stopwait") != 0,
+                  *[v.p(j, "status") != st._Pgcstop for j in range(v.cfg.ps)]), 5)
     c.goto("w.stopped")
+
+
+def _stw_wait_over(c: Ctx) -> Any:
+    """When stopTheWorldWithSema's wait loop ends: the decrement that brought stopwait to 0
+    woke sched.stopnote (the 100 us re-preempt timeouts only repeat preemptall)."""
+    return c.v.s("stopwait") == 0
 
 
 @step("stw.start", W, "w.stopped", "",
@@ -911,11 +966,22 @@ def _fwait(c: Ctx) -> Iterator[Any]:
     c.goto("f.wait")
 
 
-@step("forEachP.done", F, "f.wait", "", FE + ": every P ran fn")
+@step("forEachP.done", F, "f.wait", "",
+      FE + ": the wait ends (safePointNote: woken when safePointWait reaches 0); throw "
+      "\"forEachP: not done\" if safePointWait != 0, \"forEachP: P did not run fn\" if a "
+      "P still has runSafePointFn set")
 def _fdone(c: Ctx) -> Iterator[Any]:
-    v = c.v
-    yield c.all_p(lambda j: v.p(j, "safepoint") == 0)
+    X, v = c.X, c.v
+    yield _foreachp_wait_over(c)
+    c.throw(fn_runs(c) != v.cfg.ps, 12)
+    c.throw(X.or_(*[v.p(j, "safepoint") != 0 for j in range(v.cfg.ps)]), 13)
     c.goto("f.idle")
+
+
+def _foreachp_wait_over(c: Ctx) -> Any:
+    """When forEachP's wait loop ends: the run that brought safePointWait to 0 woke
+    sched.safePointNote (ps - fn_runs == 0; the note stays woken)."""
+    return fn_runs(c) >= c.v.cfg.ps
 
 
 # ==== the GC's scan bit (T12) ==============================================================
@@ -937,7 +1003,9 @@ def _gcrel(c: Ctx) -> Iterator[Any]:
     v = c.v
     g = v.s("gc.g")
     yield g != 0
-    c.u.G(g, status=v.G(g, "status") - st._Gscan)
+    s = v.G(g, "status")
+    c.throw(c.X.not_(c.X.or_(*[s == x for x in (st._Gscanrunnable, st._Gscansyscall)])), 18)
+    c.u.G(g, status=s - st._Gscan)
     c.u.s("gc.g", 0)
 
 

@@ -179,9 +179,25 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         details["trace_length"] = len(cex.trace) if cex else None
         details["killed_by"] = killed_by
         details["kill_kind"] = KILL_KINDS.get(killed_by or "", None)
+        if killed_by == "I0" and res.violations:
+            details["go_throw"] = go_throws(prog, res.violations[0].state)
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
     return Exploration(rec, ex, res, [] if mutant else live_recs)
+
+
+def go_throws(prog: Program, state: Any) -> list[str]:
+    """Go's throw messages (with their source) recorded in a state: "M0: stopm holding p
+    (proc.go stopm)", "W/F/GC: ..." for sched's throw."""
+    from entersys.model.program import THROW_SOURCES, THROWS
+
+    L, out = prog.layout, []
+    who = [(f"M{i}", L.mname[i]["throw"]) for i in range(prog.cfg.ms)]
+    for name, pos in [*who, ("W/F/GC", L.index["throw"])]:
+        code = state[pos]
+        if code:
+            out.append(f"{name}: {THROWS.get(code, '?')} ({THROW_SOURCES.get(code, '?')})")
+    return out
 
 
 def _tag(cfg: Config, go: str, mutant: str | None) -> str:
