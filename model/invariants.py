@@ -94,21 +94,42 @@ def i4_psyscall_no_m(prog: Program, v: View) -> Any:
 
 
 def i5_locks(prog: Program, v: View) -> Any:
-    """I5: m.locks balance: 0 or 1 inside the enter/exit prologues and epilogues, and 0
-    everywhere else (user code, the syscall itself, the scheduler)."""
+    """I5 (both designs, one definition): m.locks is a count, 0 <= m.locks <= 1 (the
+    modelled routines never nest an acquirem). That it is back to 0 where Go needs it is
+    Go's own check, not this predicate: schedule throws "schedule: holding locks" and
+    stopm "stopm holding locks" (I0), so a lost m.locks-- is killed by Go's throw at the
+    next schedule or stopm, and a reordering that keeps the count balanced by then is not
+    refuted. Go 1.25 proc.go schedule/stopm."""
     X = v.X
-    inside = _labels_in(prog, (*prog.module.LOCKED_ROUTINES, "exitsyscall.slow"))
+    return X.and_(*[X.and_(v.m(i, "locks") >= 0, v.m(i, "locks") <= 1)
+                    for i in range(v.cfg.ms)])
+
+
+def r1_locks_data(prog: Program, v: View) -> Any:
+    """R1 (old design), from data: an M whose G is in _Gsyscall (with or without the scan
+    bit) while the M holds a _Prunning P (m.p) has m.locks > 0. This is the condition under
+    which Go would act on a preemption request: newstack lets a preempted G run on when
+    `m.locks != 0 || ... || m.p.status != _Prunning`, and isAsyncSafePoint refuses an
+    asynchronous preemption on the same terms; preempting a G that is not _Grunning is
+    the fault R1 guards against (the G is in _Gsyscall with a half-written g.sched).
+    Outside that window (no P, or a P already _Psyscall) nothing that reads m.locks can
+    act on the M, so moving m.locks++/-- there is a correct reordering and holds.
+    Go 1.25 stack.go newstack, preempt.go isAsyncSafePoint, proc.go reentersyscall."""
+    X = v.X
     conds = []
     for i in range(v.cfg.ms):
-        pc, locks = v.m(i, "pc"), v.m(i, "locks")
-        isin = X.or_(*[pc == lab for lab in sorted(inside)])
-        conds.append(X.ite(isin, X.and_(locks >= 0, locks <= 1), locks == 0))
+        g, mp = v.m(i, "curg"), v.m(i, "p")
+        risky = X.and_(g != 0, _in_syscall(v, v.G(g, "status")), mp != 0,
+                       v.P(mp, "status") == st._Prunning)
+        conds.append(X.ite(risky, v.m(i, "locks") > 0, True))
     return X.and_(*conds)
 
 
 def r1_locks_while_syscall(prog: Program, v: View) -> Any:
-    """R1: while its M runs the runtime's enter or exit code and the G is in _Gsyscall
-    (g.sched may be inconsistent), m.locks > 0, so that nothing preempts it. Exempt: the
+    """R1 as a restated order, kept for the Go 1.26+ design only (its M keeps its
+    _Prunning P through the syscall, so the old design's data condition, r1_locks_data,
+    does not separate its windows): while its M runs the runtime's enter or exit code and
+    the G is in _Gsyscall (g.sched may be inconsistent), m.locks > 0. Exempt: the
     moment the kernel returns (the first label of exitsyscall, before its m.locks++) and
     the slow path after exitsyscall's m.locks-- (it mcalls to g0)."""
     X = v.X
@@ -212,16 +233,18 @@ def g_running_has_p(prog: Program, v: View) -> Any:
 
 
 def stw_handshake(prog: Program, v: View) -> Any:
-    """R8 (derived): once W has visited every P and no M is still inside reentersyscall
-    with that P, no P is left in _Psyscall while gcwaiting: either W's CAS (T6) or the
-    syscalling M's entersyscall_gcwait (T3) stopped it."""
+    """R8 (the store->load handshake), from data: while gcwaiting is set, a P that the
+    stop-the-world loop has already visited (p.scanned, W's loop over allp) and found not
+    stoppable is in _Psyscall only while the M that put it there still holds it as its
+    local `pp` of reentersyscall (m.pp), i.e. has yet to run its own gcwaiting check
+    (entersyscall_gcwait, T3). Otherwise neither W's CAS (T6) nor the M stops that P and
+    the world waits for sysmon's retake or the syscall's return. Go 1.25 proc.go
+    stopTheWorldWithSema, reentersyscall."""
     X = v.X
-    scanned = X.or_(v.s("w.pc") == prog.labels["w.wait"],
-                    v.s("w.pc") == prog.labels["w.stopped"])
     conds = []
     for j in range(v.cfg.ps):
         entering = X.or_(*[v.m(i, "pp") == j + 1 for i in range(v.cfg.ms)])
-        conds.append(X.ite(X.and_(v.s("gcwaiting") == 1, scanned,
+        conds.append(X.ite(X.and_(v.s("gcwaiting") == 1, v.p(j, "scanned") == 1,
                                   v.p(j, "status") == st._Psyscall),
                            entering, True))
     return X.and_(*conds)
@@ -259,8 +282,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("I3", "_Gsyscall implies syscallsp set", i3_syscallsp),
     Invariant("I4", "_Psyscall implies p.m == 0", i4_psyscall_no_m),
     Invariant("I5", "m.locks balance at step boundaries", i5_locks),
-    Invariant("R1-LOCKS", "m.locks > 0 while the runtime runs with the G in _Gsyscall",
-              r1_locks_while_syscall),
+    Invariant("R1-LOCKS", "m.locks > 0 while a _Gsyscall G's M holds a _Prunning P "
+              "(where Go would act on a preemption)", r1_locks_data),
     Invariant("I6", "throwsplit set for the whole syscall span", i6_throwsplit),
     Invariant("I7", "exactly one winner per _Psyscall episode", i7_one_winner),
     Invariant("I8", "stopwait accounting; world stopped => every P _Pgcstop", i8_stopwait),
@@ -279,8 +302,8 @@ INVARIANTS: list[Invariant] = [
 # What kind of failure each property stands for, as the mutant catalog reports its kills:
 # a throw Go itself would raise; a G or P lost or owned twice; a liveness failure (Go
 # would hang or starve); an inconsistency of the data the runtime reads; or a restated
-# step order (a property that names program labels, kept where the hazard it stands for
-# is not modelled: R1's preemption of a locked M, I5's lock accounting).
+# step order (a property that names program labels; none of the old design's is one now:
+# the Go 1.26+ design still uses r1_locks_while_syscall, see its docstring).
 KILL_KINDS = {
     "I0": "go-throw",
     "I1": "lost-or-duplicated", "I7": "lost-or-duplicated", "G-LOST": "lost-or-duplicated",
@@ -295,7 +318,10 @@ KILL_KINDS = {
     "DEADLOCK": "liveness", "P-STW": "liveness", "P-FOREACHP": "liveness",
     "P-EXIT": "liveness", "LIVE-RUN": "liveness", "LIVE-EXIT": "liveness",
     "LIVE-STW": "liveness", "LIVE-FOREACHP": "liveness", "LIVE-RETAKE": "liveness",
-    "R1-LOCKS": "restated-order", "I5": "restated-order", "STW-HANDSHAKE": "restated-order",
+    # R1-LOCKS and STW-HANDSHAKE are defined from data (m.locks, m.p, p.status, the
+    # local pp, p.scanned, gcwaiting); I5 is a bound on m.locks, Go's throws do the rest
+    "R1-LOCKS": "inconsistent-data", "I5": "inconsistent-data",
+    "STW-HANDSHAKE": "inconsistent-data",
 }
 
 
