@@ -82,8 +82,18 @@ def _syscall_gs_have(v: View, field: str) -> Any:
 
 
 def i3_syscallsp(prog: Program, v: View) -> Any:
-    """I3: a G in _Gsyscall (with or without the scan bit) has syscallsp set."""
-    return _syscall_gs_have(v, "syscallsp")
+    """I3: a G in _Gsyscall (with or without the scan bit) has syscallsp set (copied from
+    a valid or a stale g.sched: whether the copy was valid is what observers see, G-SCHED)."""
+    X = v.X
+    return X.and_(*[X.ite(_in_syscall(v, v.g(j, "status")), v.g(j, "syscallsp") != 0, True)
+                    for j in range(v.cfg.gs)])
+
+
+def g_sched_observed(prog: Program, v: View) -> Any:
+    """G-SCHED: no observer (the GC's stack scan of a G, the tracer's unwinder of a
+    syscalling G) has read a stale saved context (obs.stale, written by
+    steps.read_context)."""
+    return v.s("obs.stale") == 0
 
 
 def i4_psyscall_no_m(prog: Program, v: View) -> Any:
@@ -207,7 +217,9 @@ def no_user_code_without_p(prog: Program, v: View) -> Any:
 
 
 def schedok_in_syscall(prog: Program, v: View) -> Any:
-    """R4: while an M is in the system call proper, its G's saved context is valid."""
+    """R4 as a restated order (label `sys`), kept for the Go 1.26+ design only: while an M
+    is in the system call proper, its G's saved context is valid. The old design checks
+    what observers read instead (G-SCHED)."""
     X = v.X
     sys = {prog.labels["sys"], prog.labels["sysblock"]}
     return X.and_(*[X.ite(X.or_(*[v.m(i, "pc") == lab for lab in sys]),
@@ -290,7 +302,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("I9", "a syscall G is on no run queue", i9_syscall_not_queued),
     Invariant("G-LOST", "no G is lost", no_g_lost),
     Invariant("NO-P-USER", "no G runs user code without a P", no_user_code_without_p),
-    Invariant("R4-SAVE", "saved context valid during the syscall", schedok_in_syscall),
+    Invariant("G-SCHED", "no observer (GC stack scan, tracer unwinder) reads a stale "
+              "saved context", g_sched_observed),
     Invariant("FN-ONCE", "forEachP's fn runs at most once per P", safepoint_once),
     Invariant("G-RUNNING-P", "a _Grunning G's M owns a P", g_running_has_p),
     Invariant("STW-HANDSHAKE", "no P escapes a stop-the-world in _Psyscall (R8)",
@@ -311,6 +324,7 @@ KILL_KINDS = {
     "I6": "inconsistent-data", "I8": "inconsistent-data", "I9": "inconsistent-data",
     "NO-P-USER": "inconsistent-data", "G-RUNNING-P": "inconsistent-data",
     "R4-SAVE": "inconsistent-data", "FN-ONCE": "inconsistent-data",
+    "G-SCHED": "observer",
     "LOCKED": "inconsistent-data",
     # the Go 1.26+ design's own (entersys.model.invariants_scanbit)
     "I7-SCAN": "lost-or-duplicated", "I7-WIRE": "lost-or-duplicated",

@@ -26,6 +26,9 @@ class Mutant:
     # the Go versions the broken rule exists in (by default, the old design's)
     versions: tuple[str, ...] = tuple(v for v in VERSIONS if DESIGN_OF[v] == "psyscall")
     config: Config | None = None  # where it is killed, if not in the catalog's default
+    # why the mutant is semantically equivalent in the model (expected verdict: holds);
+    # empty for a mutant that must be killed
+    equivalent: str = ""
 
 
 def _move(routine: str, step: str, anchor: str, after: bool = True) -> Transform:
@@ -233,7 +236,17 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            _move("reentersyscall", "reentersyscall.4.syscallsp",
                  "reentersyscall.5.casgstatus"), "I3"),
     Mutant("R4-no-save", "R4", "no save(pc, sp) after entersyscall_sysmon's systemstack",
-           _noop("reentersyscall.8.save"), "R4-SAVE"),
+           _noop("reentersyscall.8.save"), "none (equivalent)",
+           equivalent="no modelled observer reads g.sched of a G whose syscallsp is set: "
+           "the GC's scanstack and the unwinder start from syscallpc/syscallsp (go1.14 and "
+           "go1.25), and go1.25's tracer from syscallpc/syscallbp; the re-save matters only "
+           "to go1.21-1.22's tracer, which unwound a syscalling G from g.sched.bp (#66889, "
+           "fixed in go1.23 by g.syscallbp), a version this model does not have"),
+    Mutant("R3-save-after-casgstatus", "R3/R4", "save(pc, sp, bp) moved after "
+           "casgstatus(_Grunning, _Gsyscall): syscallsp/syscallpc are copied from the stale "
+           "g.sched of the running G",
+           _move("reentersyscall", "reentersyscall.3.save", "reentersyscall.5.casgstatus"),
+           "G-SCHED"),
     Mutant("R5-safepoint-late", "R5", "runSafePointFn check after the _Psyscall store",
            _move("reentersyscall", "reentersyscall.9.safepoint",
                  "reentersyscall.11.Psyscall"), "I0 (nil P)"),
@@ -296,6 +309,11 @@ def _merge_designs() -> None:
 _merge_designs()
 
 
+def killable(mid: str) -> bool:
+    """Whether the mutant must be killed (not recorded as equivalent in the model)."""
+    return not MUTANTS[mid].equivalent
+
+
 def for_version(go: str) -> list[str]:
     return [m.id for m in MUTANTS.values() if go in m.versions]
 
@@ -309,7 +327,8 @@ HISTORICAL = {
     "15051/36273": "R8-gcwait-early (STW handshake)",
     "27660": "I2 (m.p never stale; m.oldp a hint) holds; no mutant",
     "9875 etc.": "R3-syscallsp-late, R11-syscallsp-early (I3)",
-    "66889": "R4-no-save (bp is not modelled apart from the saved context)",
+    "66889": "R4-no-save is equivalent in go1.14/go1.25 (see its record); "
+             "R3-save-after-casgstatus is killed by what the GC and the tracer read (G-SCHED)",
     "28701": "not a mutant: an open report of sampling misalignment; liveness here holds "
              "only under the fairness assumption that time passes",
     "40114": "not a mutant: an exit spinning in casgstatus ends when the GC releases the "

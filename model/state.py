@@ -25,6 +25,10 @@ P_FIELDS = {"status": "int", "m": "mref", "syscalltick": "tick", "schedtick": "s
             "onidle": "int", "safepoint": "int", "preempt": "int", "wins": "int",
             "scanned": "int", "pd_tick": "tick", "pd_sched": "stick", "fnruns": "int",
             "nextp": "int"}
+# g.schedok: 1 while g.sched is valid for where the G stands (saved at its last stop or
+# re-saved after a systemstack call clobbered it), 0 while it is stale (the G runs on
+# from its last save, or a systemstack call overwrote it); g.syscallsp: 0 unset, 1 copied
+# from a valid g.sched, 2 copied from a stale one (reentersyscall's `syscallsp = sp`).
 G_FIELDS = {"status": "int", "syscallsp": "int", "throwsplit": "int", "poisoned": "int",
             "schedok": "int", "m": "mref", "q": "qref", "lockedm": "mref"}
 SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "lock": "int",
@@ -33,7 +37,10 @@ SCHED_FIELDS = {"gcwaiting": "int", "stopwait": "int", "sysmonwait": "int", "loc
                 # Go 1.26+: the syscallingThread sysmon's retake holds (its M and G)
                 "y.m": "mref", "y.g": "gref",
                 # a throw of an actor that is not an M (W, F, the GC): Go's code
-                "throw": "int"}
+                "throw": "int",
+                # an observer (the GC's stack scan, the tracer's unwinder) read a stale
+                # saved context of a G in a syscall (steps.read_context)
+                "obs.stale": "int"}
 
 LOCK_FREE, LOCK_W, LOCK_F = 0, 1, 2
 # The optional parts of the model: the Config flags below, in this order.

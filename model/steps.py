@@ -129,6 +129,24 @@ def casgstatus(c: Ctx, g: Any, old: int, new: int) -> Any:
     return c.v.G(g, "status") == old
 
 
+def stale_context(c: Ctx, g: Any) -> Any:
+    """Whether an observer that unwinds G g's stack from outside reads a stale context:
+    the GC's scanstack and the tracer's traceStack/unwinder start from (syscallpc,
+    syscallsp, syscallbp) when syscallsp != 0 and from g.sched otherwise, so the read is
+    stale if syscallsp was copied from a stale g.sched (2) or is unset while g.sched is
+    stale. Go 1.25 mgcmark.go scanstack, traceback.go unwinder.initAt, tracestack.go
+    traceStack (go1.14 traceback.go gentraceback reads the same fields)."""
+    X, v = c.X, c.v
+    sp = v.G(g, "syscallsp")
+    return X.or_(sp == 2, X.and_(sp == 0, v.G(g, "schedok") == 0))
+
+
+def read_context(c: Ctx, g: Any) -> None:
+    """An observer reads G g's saved context: a stale read is recorded in obs.stale (the
+    invariant G-SCHED)."""
+    c.u.s("obs.stale", c.X.ite(stale_context(c, g), 1, c.v.s("obs.stale")))
+
+
 def fn_runs(c: Ctx) -> Any:
     """How many times forEachP's fn has run this round (sum of p.fnruns): Go's
     sched.safePointWait counts down from gomaxprocs by one per run (runSafePointFn's
@@ -179,7 +197,8 @@ def _schedule(c: Ctx) -> Iterator[Any]:
                  X.or_(q == v.cfg.global_q, q == mp), v.P(mp, "safepoint") == 0,
                  c.me("lockedg") == 0, v.G(g, "lockedm") == 0)
     c.throw(c.me("locks") != 0, 17)  # schedule: holding locks
-    c.u.G(g, status=st._Grunning, m=c.m + 1, q=0)
+    # gogo(&gp.sched) resumes the G: from now on g.sched lags behind it
+    c.u.G(g, status=st._Grunning, m=c.m + 1, q=0, schedok=0)
     c.set_me(curg=g)
     c.u.P(mp, schedtick=v.P(mp, "schedtick") + 1)
     c.goto("user")
@@ -237,7 +256,8 @@ def _gosched(c: Ctx) -> Iterator[Any]:
     X, v = c.X, c.v
     mp, g = c.me("p"), c.me("curg")
     yield X.or_(v.P(mp, "preempt") == 1, v.s("gcwaiting") == 1)
-    c.u.G(g, status=st._Grunnable, m=0, q=v.cfg.global_q)
+    # mcall(gopreempt_m) saves the G's context in g.sched
+    c.u.G(g, status=st._Grunnable, m=0, q=v.cfg.global_q, schedok=1)
     c.set_me(curg=0)
     c.u.P(mp, preempt=0)
     c.goto("sched")
@@ -363,7 +383,7 @@ def _lockedwake(c: Ctx) -> Iterator[Any]:
     c.throw(v.G(g, "status") != st._Grunnable, 9)
     acquirep(c, np_)
     c.set_me(nextp=0)
-    c.u.G(g, status=st._Grunning, m=c.m + 1)
+    c.u.G(g, status=st._Grunning, m=c.m + 1, schedok=0)
     c.u.P(np_, schedtick=v.P(np_, "schedtick") + 1)
     c.goto("user")
 
@@ -396,10 +416,13 @@ def _re3(c: Ctx) -> Iterator[Any]:
     c.u.G(_gp(c), schedok=1)
 
 
-@step("reentersyscall.4.syscallsp", M, None, "R3", RE + " step 4: syscallsp = sp")
+@step("reentersyscall.4.syscallsp", M, None, "R3",
+      RE + " step 4: syscallsp = sp; syscallpc = pc (go1.23+: syscallbp = bp): copies of "
+      "what save() put in g.sched")
 def _re4(c: Ctx) -> Iterator[Any]:
+    g = _gp(c)
     yield True
-    c.u.G(_gp(c), syscallsp=1)
+    c.u.G(g, syscallsp=c.X.ite(c.v.G(g, "schedok") == 1, 1, 2))
 
 
 @step("reentersyscall.5.casgstatus", M, None, "T1",
@@ -590,6 +613,7 @@ def _ex5(c: Ctx) -> Iterator[Any]:
 def _ex5cas(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
     yield casgstatus(c, g, st._Gsyscall, st._Grunning)
+    c.u.G(g, schedok=0)  # the G runs on from its syscall frame
 
 
 @step("exitsyscall.5.syscallsp", M, None, "R11", EX + " step 5: gp.syscallsp = 0")
@@ -624,7 +648,7 @@ def _ex6(c: Ctx) -> Iterator[Any]:
 def _ex0cas(c: Ctx) -> Iterator[Any]:
     g = _gp(c)
     yield casgstatus(c, g, st._Gsyscall, st._Grunnable)
-    c.u.G(g, m=0)
+    c.u.G(g, m=0, schedok=1)  # mcall(exitsyscall0) saved the G's context
 
 
 @step("exitsyscall0.pidleget", M, None, "T11",
@@ -638,7 +662,7 @@ def _ex0p(c: Ctx) -> Iterator[Any]:
                  v.G(g, "status") == st._Grunnable)
     acquirep(c, p)
     c.u.s("sysmonwait", 0)
-    c.u.G(g, status=st._Grunning, m=c.m + 1)
+    c.u.G(g, status=st._Grunning, m=c.m + 1, schedok=0)
     c.u.P(p, schedtick=v.P(p, "schedtick") + 1)
     c.goto("exitsyscall.8.resume")
 
@@ -993,9 +1017,26 @@ def _gcscan(c: Ctx) -> Iterator[Any]:
     (g,) = c.args
     s = v.G(g, "status")
     yield X.and_(v.s("gc.g") == 0, X.or_(s == st._Grunnable, s == st._Gsyscall))
+    read_context(c, g)  # scanstack unwinds the stack from the saved context
     c.u.G(g, status=s + st._Gscan,
           poisoned=X.ite(s == st._Gsyscall, 0, v.G(g, "poisoned")))
     c.u.s("gc.g", g)
+
+
+@step("traceback.syscall", GC, None, "R3/R4",
+      "tracestack.go traceStack (the tracer's unwinder, e.g. GoStatusStack for every G at a "
+      "trace generation): a G in _Gsyscall is unwound from syscallpc/syscallbp, or from "
+      "g.sched when syscallsp is 0", ("g",))
+def _traceback(c: Ctx) -> Iterator[Any]:
+    """The tracer may unwind a syscalling G at any moment; a read that sees a valid context
+    changes nothing, so only the reads that see a stale one are transitions (the guard
+    includes the staleness): the faithful model gets no new state or edge."""
+    X, v = c.X, c.v
+    (g,) = c.args
+    s = v.G(g, "status")
+    yield X.and_(X.or_(s == st._Gsyscall, s == st._Gscansyscall), stale_context(c, g),
+                 v.s("obs.stale") == 0)
+    read_context(c, g)
 
 
 @step("gc.release", GC, None, "T12", "preempt.go resumeG: casfrom_Gscanstatus")

@@ -475,6 +475,8 @@ SHARED = (
     "sysmon.sleep", "sysmon.wake", "retake.handoffp",
     "retake.incidlelocked+", "stw.unlock", "stw.stopped", "stw.start",
     "forEachP.begin", "forEachP.wait", "forEachP.done", "gc.scan", "gc.release",
+    # the tracer's unwinder of a syscalling G (an observer of g.sched; fid2)
+    "traceback.syscall",
 )
 # Steps that exist only in some versions of this design (the 1.26 / 1.27 parameter).
 VERSION_ONLY = {"reentersyscall27.2.eraseSecrets": ("1.27",),

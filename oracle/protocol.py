@@ -154,7 +154,9 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
             verdict, cex, killed_by = Verdict.REFUTED, bad[0].counterexample, \
                 bad[0].id.rsplit(".", 1)[1]
         live_note = f"checked in {t2():.1f} s ({lr.run.states} states without symmetry)"
-    expected = Verdict.REFUTED if mutant else Verdict.HOLDS
+    # a mutant recorded as equivalent in the model must hold (Mutant.equivalent says why)
+    expected = Verdict.REFUTED if mutant and not MUTANTS[mutant].equivalent \
+        else Verdict.HOLDS
     tag = _tag(cfg, go, mutant)
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
              + (f", mutant {mutant} ({MUTANTS[mutant].rule})" if mutant else "")
@@ -176,6 +178,8 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
                        packed_bytes_per_state=getattr(res, "packed_bytes", None))
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
+        if MUTANTS[mutant].equivalent:
+            details["equivalent"] = MUTANTS[mutant].equivalent
         details["trace_length"] = len(cex.trace) if cex else None
         details["killed_by"] = killed_by
         details["kill_kind"] = KILL_KINDS.get(killed_by or "", None)
@@ -224,7 +228,7 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
         # the machine checks invariants on its own ladder of configurations: mutants only
         # liveness kills, or that need a part of their own, are not its to find
         if hypothesis and KILL_KINDS.get(MUTANTS[mid].expect) != "liveness" \
-                and MUTANTS[mid].config is None:
+                and MUTANTS[mid].config is None and not MUTANTS[mid].equivalent:
             out.append(hypothesis_result(go, mid))
     return out
 

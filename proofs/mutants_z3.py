@@ -105,7 +105,9 @@ def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResul
     details["rule"] = MUTANTS[mid].rule
     return CheckResult(f"{GROUP}.go{go}.{mid}.z3", GROUP,
                        f"Z3 bounded model checking kills mutant {mid} ({MUTANTS[mid].rule})",
-                       "mutant", verdict, Verdict.REFUTED, t(), cex, details)
+                       "mutant", verdict,
+                       Verdict.HOLDS if MUTANTS[mid].equivalent else Verdict.REFUTED, t(),
+                       cex, details)
 
 
 def _job(args: tuple[str, str | None, int, int]) -> CheckResult:
