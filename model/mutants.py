@@ -186,6 +186,23 @@ def _unguarded(name: str, what: str) -> Transform:
     return t
 
 
+def _through_pp(name: str, body: str, move: Transform) -> Transform:
+    """`move`, with step `name` reading its P through reentersyscall's local pp instead of
+    m.p (steps.safepoint_check / steps.syscalltick_copy with ref "pp")."""
+    def t(prog: Program) -> Program:
+        from entersys.model import steps as defs
+
+        fn = getattr(defs, body)
+        out = move(prog)
+        old = out.steps[name]
+        out.steps = dict(out.steps)
+        out.steps[name] = Step(old.name, M, old.at, old.rule,
+                               f"mutant: {old.source} through the local pp",
+                               lambda c: fn(c, "pp"), old.params)
+        return out
+    return t
+
+
 def _stopm_no_releasep(prog: Program) -> Program:
     from entersys.model.steps import stopm_body
 
@@ -253,6 +270,28 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R6-tick-late", "R6", "m.syscalltick copied after the P was released",
            _move("reentersyscall", "reentersyscall.10.syscalltick",
                  "reentersyscall.11.Psyscall"), "I0 (nil P)"),
+    Mutant("R5-pp-safepoint-late", "R5", "the runSafePointFn check after the _Psyscall "
+           "store, reading the P through the local pp (no nil P)",
+           _through_pp("reentersyscall.9.safepoint", "safepoint_check",
+                       _move("reentersyscall", "reentersyscall.9.safepoint",
+                             "reentersyscall.11.Psyscall")), "none (equivalent)",
+           equivalent="fn runs exactly once either way: the M's check and forEachP's CAS "
+           "out of _Psyscall both clear p.runSafePointFn before running fn, so whoever "
+           "comes second does nothing (FN-ONCE, forEachP's own throws hold). What Go "
+           "forbids here, fn running on a P this M no longer owns while another M may "
+           "have it, has no effect in the model: fn's work on the P (mcache flush, "
+           "stack scans of its Gs) is not modelled"),
+    Mutant("R6-pp-tick-late", "R6", "m.syscalltick copied after the _Psyscall store, "
+           "reading the P through the local pp (no nil P)",
+           _through_pp("reentersyscall.10.syscalltick", "syscalltick_copy",
+                       _move("reentersyscall", "reentersyscall.10.syscalltick",
+                             "reentersyscall.11.Psyscall")), "none (equivalent)",
+           equivalent="a tick copied after sysmon or W already stole the P (and bumped "
+           "p.syscalltick) only makes exitsyscallfast_reacquired skip its "
+           "p.syscalltick++ and its ProcSteal trace event: sysmon then sees the next "
+           "episode's tick as unchanged and may retake a period early, a timing the "
+           "model leaves nondeterministic anyway; no ownership, status or liveness "
+           "property depends on it (the tracer's events are not modelled)"),
     Mutant("R7-store-first", "R7", "_Psyscall stored before p.m/m.oldp/m.p are written",
            _move("reentersyscall", "reentersyscall.11.Psyscall", "reentersyscall.11.release",
                  after=False), "I4"),

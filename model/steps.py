@@ -458,8 +458,15 @@ step("reentersyscall.8.save", M, None, "R4",
 @step("reentersyscall.9.safepoint", M, None, "R5",
       RE + " step 9: if p.runSafePointFn != 0, run it on the system stack")
 def _re9(c: Ctx) -> Iterator[Any]:
+    return safepoint_check(c, "p")
+
+
+def safepoint_check(c: Ctx, ref: str) -> Iterator[Any]:
+    """`if gp.m.p.ptr().runSafePointFn != 0 { systemstack(runSafePointFn) }` with the P
+    read through m.p (`ref` "p", Go's code) or through reentersyscall's local pp (`ref`
+    "pp": the variant the R5 pp mutants use)."""
     X, v = c.X, c.v
-    mp = c.me("p")
+    mp = c.me(ref)
     pending = X.and_(mp != 0, v.P(mp, "safepoint") == 1)
     yield True
     c.throw(mp == 0, 4)
@@ -475,7 +482,13 @@ step("reentersyscall.9.save", M, None, "R4",
 @step("reentersyscall.10.syscalltick", M, None, "R6",
       RE + " step 10: m.syscalltick = p.syscalltick (V14 also m.mcache = nil)")
 def _re10(c: Ctx) -> Iterator[Any]:
-    mp = c.me("p")
+    return syscalltick_copy(c, "p")
+
+
+def syscalltick_copy(c: Ctx, ref: str) -> Iterator[Any]:
+    """`gp.m.syscalltick = gp.m.p.ptr().syscalltick` through m.p (`ref` "p", Go's code) or
+    through the local pp (`ref` "pp": the variant the R6 pp mutants use)."""
+    mp = c.me(ref)
     yield True
     c.throw(mp == 0, 4)
     c.set_me(syscalltick=c.v.P(mp, "syscalltick"))
