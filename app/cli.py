@@ -448,7 +448,8 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
                            progress=tick, cores=opts.cores, bitstate=opts.bitstate)
     tick.close()
     rec = run.result
-    recs = [rec, *run.liveness]  # liveness records beside the safety record
+    # liveness records (and bounded stalls, kind latency) beside the safety record
+    recs = [rec, *run.liveness, *run.latency]
     witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
     itf = None
     if opts.itf is not None:

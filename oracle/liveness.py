@@ -472,3 +472,136 @@ def records(lr: LivenessRun, group: str, tag: str, title: str, replay: str,
              "about": None if la is None else (f"{prop.per.upper()}{la.g}"
                                                if la.g is not None else None)}))
     return out
+
+
+# ==== bounded stalls: what only sysmon's timer ends ===========================================
+#
+# The fairness above lets sysmon's clock fire: its per-P steps (SYSMON_P_STEPS: a pass
+# that finds forcePreemptNS or the 10 ms sysretake delay elapsed, or samples a tick) are
+# strongly fair, and its sleep ends on its timeout (sysmon.wake while sysmonwait is still
+# set: nobody woke it). A property that holds only because of that clock is a stall Go
+# ends by sysmon's timer, by design: a latency finding, not a deadlock. It is found by
+# searching again with the timer's edges taken from sysmon and given to the environment
+# (usable by no cycle, owed no fairness): a fair lasso then is a stall that lasts as long
+# as the timer does not fire, and the fewest timer firings on a path from the lasso's
+# cycle to the property's fulfilment is the number of sysmon periods it lasts at least.
+
+TIMER_STEPS = (*SYSMON_P_STEPS, "sysmon.wake (timeout)")
+
+
+@dataclass
+class Stall:
+    """A bounded stall: the lasso that exists without sysmon's timer, and the fewest
+    sysmon periods (timer firings) after which the pending property can be fulfilled."""
+
+    lasso: Lasso
+    periods: int
+
+
+def _timer_edges(ex: Explorer, res: ExploreResult) -> list[bytes]:
+    """res.edge_actors with every edge of sysmon's timer given to the environment."""
+    assert res.edges is not None and res.edge_actors is not None
+    env_id = len(ex.actor_names) - 1
+    timer_ids = {k for k, n in enumerate(ex.actor_names)
+                 if n.startswith("sysmon.P")}
+    sysmon_id = ex.actor_names.index("sysmon") if "sysmon" in ex.actor_names else -1
+    ypc, wait = ex.L.index["y.pc"], ex.L.index["sysmonwait"]
+    asleep = ex.prog.labels["y.sleep"]
+    out: list[bytes] = []
+    for k, acts in enumerate(res.edge_actors):
+        s = res.order[k]
+        timeout = s[ypc] == asleep and s[wait] == 1
+        if not timer_ids.intersection(acts) and not (timeout and sysmon_id in acts):
+            out.append(acts)
+            continue
+        out.append(bytes(env_id if a in timer_ids or (timeout and a == sysmon_id) else a
+                         for a in acts))
+    return out
+
+
+def _periods(res: ExploreResult, timer: list[bytes], env_id: int, start: list[int],
+             pending: Pending) -> int | None:
+    """Fewest timer edges on a path from any of `start` to a state where `pending` is
+    false (0-1 BFS over the graph; the environment's own rounds are not used)."""
+    assert res.edges is not None and res.edge_actors is not None
+    dist = {k: 0 for k in start}
+    dq = deque(start)
+    while dq:
+        u = dq.popleft()
+        if not pending(res.order[u]):
+            return dist[u]
+        for w, a, t in zip(res.edges[u], res.edge_actors[u], timer[u]):
+            if a == env_id:
+                continue
+            cost = 1 if t == env_id else 0
+            d = dist[u] + cost
+            if d < dist.get(w, 1 << 30):
+                dist[w] = d
+                (dq.appendleft if cost == 0 else dq.append)(w)
+    return None
+
+
+def bounded_stalls(lr: LivenessRun) -> list[tuple[LivenessProperty, Stall]]:
+    """For each property that holds under full fairness, the stall (if any) that only
+    sysmon's timer ends: a fair lasso without the timer, and its number of periods."""
+    ex, res = lr.explorer, lr.run
+    if not ex.prog.cfg.sysmon or res.edge_actors is None:
+        return []
+    held = [p for p, la in lr.lassos if la is None]
+    if not held:
+        return []
+    from dataclasses import replace
+
+    timer = _timer_edges(ex, res)
+    env_id = len(ex.actor_names) - 1
+    untimed = replace(res, edge_actors=timer)
+    out = []
+    for prop, la in find_lassos(ex, untimed, held):
+        if la is None:
+            continue
+        pending = prop.make(ex, la.g if la.g is not None else 0)
+        assert pending is not None
+        k = _periods(res, timer, env_id, sorted(set(la.cycle)), pending)
+        if k is not None and k > 0:
+            out.append((prop, Stall(la, k)))
+    return out
+
+
+def stall_records(lr: LivenessRun, stalls: list[tuple[LivenessProperty, Stall]], group: str,
+                  tag: str, title: str, replay: str) -> list[CheckResult]:
+    """One `latency` record per bounded stall: verdict holds, expected holds (the property
+    is fulfilled: Go ends the stall by sysmon's timer, by design), and a `latency` detail
+    with the number of sysmon periods, the lasso without the timer (step labels, the loop
+    start) and what it means. A finding Go has by design is an expected verdict: it never
+    changes the exit code."""
+    from dataclasses import replace
+
+    ex = lr.explorer
+    untimed = replace(lr.run, edge_actors=_timer_edges(ex, lr.run))
+    out = []
+    for prop, stall in stalls:
+        la = stall.lasso
+        cex = lasso_counterexample(ex, untimed, la, replay, {})
+        labels = [f"{s.actor}:{s.step}" for s in cex.trace]
+        about = f" ({prop.per.upper()}{la.g})" if la.g is not None else ""
+        k = stall.periods
+        latency = f"bounded stall: ends after {k} sysmon period{'s' if k != 1 else ''}"
+        loop = len(la.prefix)
+        if len(la.cycle) == 1:
+            how = (f"after step {len(labels)} no actor but sysmon's timer can step; the "
+                   "state repeats until the timer fires")
+        else:
+            how = (f"steps {loop}-{len(labels)} repeat, every other actor stepping, until "
+                   "the timer fires")
+        out.append(CheckResult(
+            f"{group}.{tag}.{prop.id}.latency", group,
+            f"{title}: {prop.title}{about} only by sysmon's timer: {latency}", "latency",
+            Verdict.HOLDS, Verdict.HOLDS, lr.seconds, None,
+            {"latency": latency, "sysmon_periods": k, "property": prop.id,
+             "about": about.strip(" ()") or None,
+             "finding": f"without sysmon's timer, {prop.meaning}; Go ends it by the timer "
+                        f"(sysmon's {', '.join(TIMER_STEPS)}), at least {k} period(s) "
+                        "of 20 us-10 ms later",
+             "lasso": how, "trace": labels, "loop_start_state": loop - 1,
+             "timer_steps": list(TIMER_STEPS), "replay": replay}))
+    return out

@@ -68,6 +68,8 @@ class Exploration:
     explorer: Explorer
     run: ExploreResult
     liveness: list[CheckResult] = field(default_factory=list)  # one per property
+    # bounded stalls (kind `latency`, verdict holds): what only sysmon's timer ends
+    latency: list[CheckResult] = field(default_factory=list)
 
 
 ENGINES = ("python", "native", "spin")
@@ -133,6 +135,7 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     else:
         verdict = Verdict.HOLDS
     live_recs: list[CheckResult] = []
+    lat_recs: list[CheckResult] = []
     estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
     scanbit = prog.design == "scanbit"
     if liveness is None:
@@ -150,6 +153,10 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
                                  f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
         bad = [r for r in live_recs if r.verdict == Verdict.REFUTED]
+        if not mutant:
+            lat_recs = live.stall_records(lr, live.bounded_stalls(lr), GROUP, tag0,
+                                          f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / "
+                                          f"{cfg.gs} Gs", replay + " --liveness on")
         if mutant and bad:
             verdict, cex, killed_by = Verdict.REFUTED, bad[0].counterexample, \
                 bad[0].id.rsplit(".", 1)[1]
@@ -187,7 +194,7 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
             details["go_throw"] = go_throws(prog, res.violations[0].state)
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
-    return Exploration(rec, ex, res, [] if mutant else live_recs)
+    return Exploration(rec, ex, res, [] if mutant else live_recs, lat_recs)
 
 
 def go_throws(prog: Program, state: Any) -> list[str]:
@@ -271,7 +278,8 @@ def verify_results(versions: tuple[str, ...] = VERSIONS,
     for go in versions:
         for cfg in configs:
             run = explore(cfg, go)
-            out += [run.result, *run.liveness]  # liveness where the graph is small enough
+            # liveness (and its bounded stalls) where the graph is small enough
+            out += [run.result, *run.liveness, *run.latency]
     return out
 
 
