@@ -1,7 +1,10 @@
 """A catalog of protocol mutants, each breaking one ordering rule or transition of the spec
-(R1-R8, R10, R11, R15, T4): reordered steps, a missing step, a plain store where Go uses a
-CAS. A mutant is a transformation of a Program's routines or steps, never a second copy of
-the protocol; the checkers must kill every one with a counterexample."""
+(R1-R8, R10, R11, R14, R15, T4, T5, T10, T12) or one of Go's own checks (stopTheWorld,
+forEachP, stopm): reordered steps, a missing step, a plain store where Go uses a CAS, a
+wait not waited for. A mutant is a transformation of a Program's routines or steps, never
+a second copy of the protocol; the checkers must kill every one with a counterexample,
+except a mutant recorded as equivalent in the model (`Mutant.equivalent` says why; its
+expected verdict is holds: R4-no-save, and R5/R6 through the local pp)."""
 
 from __future__ import annotations
 
