@@ -118,7 +118,9 @@ def _load(path: Path) -> ctypes.CDLL:
            "es_progress": (i64, [P, c_int]), "es_bad_at": (ctypes.c_uint32, [P, u64]),
            "es_nedges": (u64, [P]), "es_edge_offsets": (ctypes.POINTER(ctypes.c_uint32), [P]),
            "es_edge_targets": (ctypes.POINTER(ctypes.c_uint32), [P]),
-           "es_edge_instances": (ctypes.POINTER(ctypes.c_uint16), [P])}
+           "es_edge_instances": (ctypes.POINTER(ctypes.c_uint16), [P]),
+           "es_states": (None, [P, u64, u64, P]), "es_stuck": (i64, [P, P, P, c_int]),
+           "es_fair_cycle": (i64, [P, P, P, u64, u64, c_int, P, ctypes.POINTER(u64)])}
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
