@@ -661,8 +661,9 @@ uint32_t es_bad_at(const es_run *r, uint64_t k) { return r->bad[k]; }
 
 /* ---- liveness: fair cycles among pending states ---------------------------------------
  * The same search as entersys.oracle.liveness (find_lassos, sccs, fair_components), over
- * the recorded edges: `act` gives the fairness actor of each instance (from
- * liveness.prepare, passed in as data), `mask` the pending states. Edges by the
+ * the recorded edges: `act` gives the fairness actor of each edge (from
+ * liveness.prepare's actor of the edge's instance, passed in as data), `mask` the
+ * pending states. Edges by the
  * environment actor `env` and self-loops never count inside a cycle. */
 
 /* Unpacked states [lo, hi), es_nf int16 values each, into out. */
@@ -679,7 +680,7 @@ int64_t es_stuck(const es_run *r, const uint8_t *act, const uint8_t *mask, int e
         if (!mask[a]) continue;
         int moves = 0;
         for (uint32_t e = r->eoff[a]; e < r->eoff[a + 1] && !moves; e++)
-            moves = r->edst[e] != a && act[r->einst[e]] != env;
+            moves = r->edst[e] != a && act[e] != env;
         if (!moves) return (int64_t)a;
     }
     return -1;
@@ -718,7 +719,7 @@ static int tarjan(tarjan_t *T, const uint8_t *mask, const uint32_t *roots, uint6
             int descended = 0;
             while (e < r->eoff[v + 1]) {
                 uint32_t w = r->edst[e];
-                int skip = w == v || !mask[w] || T->act[r->einst[e]] == T->env;
+                int skip = w == v || !mask[w] || T->act[e] == T->env;
                 e++;
                 if (skip) continue;
                 if (T->index[w] == -1) {
@@ -785,7 +786,7 @@ int64_t es_fair_cycle(es_run *r, const uint8_t *act, const uint8_t *mask, uint64
     for (uint64_t a = 0; a < n; a++) {
         uint64_t m = 0;
         for (uint32_t e = r->eoff[a]; e < r->eoff[a + 1]; e++)
-            if (r->edst[e] != a) m |= 1ull << act[r->einst[e]];
+            if (r->edst[e] != a) m |= 1ull << act[e];
         en[a] = m;
         T.index[a] = -1;
         all[a] = (uint32_t)a;
@@ -818,7 +819,7 @@ int64_t es_fair_cycle(es_run *r, const uint8_t *act, const uint8_t *mask, uint64
                 uint32_t k = cur[i];
                 always &= en[k]; anywhere |= en[k];
                 for (uint32_t e = r->eoff[k]; e < r->eoff[k + 1]; e++) {
-                    uint32_t w = r->edst[e]; int x = act[r->einst[e]];
+                    uint32_t w = r->edst[e]; int x = act[e];
                     if (w != k && inside[w] && x != env) stepped |= 1ull << x;
                 }
             }

@@ -23,19 +23,23 @@ and, during the SCC search, about 30 bytes per state."""
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from entersys.model.program import Program
 from entersys.oracle import liveness as live
-from entersys.oracle.explore import State
+from entersys.oracle.explore import ExploreResult, State
 from entersys.oracle.native_explore import NativeError, NativeExplorer, NativeResult
 
-CHUNK = 1 << 20  # states unpacked at a time to evaluate the pending predicates
+CHUNK = 1 << 20
+# `explore --liveness auto` on the native engine checks graphs (without symmetry) up to
+# this many states: 2 Ms / 2 Ps / 2 Gs core (18M states for Go 1.25) needs about 3 GB.
+AUTO_LIMIT = 40_000_000  # states unpacked at a time to evaluate the pending predicates
 
 
 class _Probe:
@@ -115,18 +119,31 @@ class _ById:
         return self.get(k)
 
 
-def _view(res: NativeResult, ex: NativeExplorer, act_of_inst: np.ndarray) -> None:
-    """Give `res` the liveness.py view of the graph: edges, edge_actors, parent, order."""
+@dataclass
+class NativeGraph(ExploreResult):
+    """The liveness.py view (edges, edge_actors, parent, order, read lazily) of a native
+    run without symmetry, with `acts`, the fairness actor of every edge (uint8, in the
+    order of the native CSR). A plain ExploreResult otherwise: liveness.py's functions
+    (lasso, lasso_counterexample, records, and dataclasses.replace of it) work on it."""
+
+    acts: Any = None
+
+
+def _view(res: NativeResult, ex: NativeExplorer, act_of_inst: np.ndarray) -> NativeGraph:
+    """The liveness.py view of the graph of a native run (it stays owned by `ex`)."""
     lib, h = ex.lib, ex.handle
     n, ne = res.states, lib.es_nedges(h)
     off = np.ctypeslib.as_array(lib.es_edge_offsets(h), shape=(n + 1,))
     dst = np.ctypeslib.as_array(lib.es_edge_targets(h), shape=(max(ne, 1),))[:ne]
     ins = np.ctypeslib.as_array(lib.es_edge_instances(h), shape=(max(ne, 1),))[:ne]
-    acts = act_of_inst[ins]
-    res.edges = _Edges(off, dst, None)  # type: ignore[assignment]
-    res.edge_actors = _Edges(off, dst, acts)  # type: ignore[assignment]
-    res.parent = _ById(n, lambda k: lib.es_parent(h, k))  # type: ignore[assignment]
-    res.order = _ById(n, ex.state)  # type: ignore[assignment]
+    acts = np.ascontiguousarray(act_of_inst[ins], dtype=np.uint8)
+    return NativeGraph(
+        states=res.states, transitions=res.transitions, depth=res.depth,
+        complete=res.complete, seconds=res.seconds,
+        parent=_ById(n, lambda k: lib.es_parent(h, k)),  # type: ignore[arg-type]
+        order=_ById(n, ex.state),  # type: ignore[arg-type]
+        edges=_Edges(off, dst, None),  # type: ignore[arg-type]
+        edge_actors=_Edges(off, dst, acts), acts=acts)  # type: ignore[arg-type]
 
 
 def pending_mask(ex: NativeExplorer, preds: list[Callable[[State], bool]],
@@ -147,19 +164,27 @@ def pending_mask(ex: NativeExplorer, preds: list[Callable[[State], bool]],
     return masks
 
 
-def find_lassos(ex: NativeExplorer, res: NativeResult, act_of_inst: np.ndarray,
+def find_lassos(ex: NativeExplorer, graph: NativeGraph,
                 properties: list[live.LivenessProperty] | None = None,
+                edge_acts: np.ndarray | None = None,
                 ) -> list[tuple[live.LivenessProperty, live.Lasso | None]]:
-    """liveness.find_lassos over the native run: for each property that applies, its
-    first fair lasso (the same search, in the same order), or None."""
-    if not res.complete:
+    """liveness.find_lassos over a native run: for each property that applies, its first
+    fair lasso (the same search, in the same order), or None. `edge_acts` replaces the
+    fairness actor of each edge (default: graph.acts)."""
+    if not graph.complete:
         raise ValueError("liveness needs a complete exploration")
     lib, h = ex.lib, ex.handle
     weak, strong, env = live._masks(ex)
     env_id = env.bit_length() - 1
     if len(ex.actor_names) > 64:
         raise NativeError("more than 64 fairness actors")
-    acts = np.ascontiguousarray(act_of_inst, dtype=np.uint8)
+    acts = np.ascontiguousarray(graph.acts if edge_acts is None else edge_acts,
+                                dtype=np.uint8)
+    res = graph
+    if edge_acts is not None:  # the lassos' paths follow the replaced actors too
+        res = copy.copy(graph)
+        res.edge_actors = _Edges(graph.edges.off, graph.edges.dst,  # type: ignore[union-attr]
+                                 acts)  # type: ignore[assignment]
     props = properties or live.PROPERTIES
     targets = {"g": range(ex.L.cfg.gs), "p": range(ex.L.cfg.ps)}
     jobs = [(prop, j, prop.make(ex, j)) for prop in props
@@ -171,7 +196,7 @@ def find_lassos(ex: NativeExplorer, res: NativeResult, act_of_inst: np.ndarray,
         if p is not None:
             by_prop.setdefault(prop.id, []).append((j, next(masks)))
     out: list[tuple[live.LivenessProperty, live.Lasso | None]] = []
-    comp = np.empty(max(res.states, 1), dtype=np.uint32)
+    comp = np.empty(max(graph.states, 1), dtype=np.uint32)
     stepped = ctypes.c_uint64()
     for prop in props:
         if prop.id not in by_prop:
@@ -198,12 +223,17 @@ def find_lassos(ex: NativeExplorer, res: NativeResult, act_of_inst: np.ndarray,
     return out
 
 
-def check(prog: Program, max_states: int = 20_000_000, threads: int = 1) -> live.LivenessRun:
+def check(prog: Program, max_states: int = 20_000_000, threads: int = 1,
+          values: list[set[int]] | None = None) -> live.LivenessRun:
     """liveness.check on the native explorer: explore `prog` without symmetry, recording
-    edges, and look for a fair lasso of every property. Raises ValueError if the run is
-    cut off by `max_states` or stops at a safety violation."""
+    edges, and look for a fair lasso of every property. `values` (NativeExplorer.values of
+    an earlier run of the same program) seeds the per-field value tables, which saves the
+    restarts that learn them. Raises ValueError if the run is cut off by `max_states` or
+    stops at a safety violation."""
     t0 = time.perf_counter()
     ex = NativeExplorer(prog, symmetry=False, threads=threads)
+    if values is not None and len(values) == len(ex.values):
+        ex.values = [a | b for a, b in zip(ex.values, values)]
     live.prepare(ex)
     act_of_inst = np.array([ex.actor_of[i] for i in ex.instances], dtype=np.uint8)
     res = ex.run(max_states=max_states, progress=False, edges=True)
@@ -212,6 +242,5 @@ def check(prog: Program, max_states: int = 20_000_000, threads: int = 1) -> live
     if not res.complete:
         raise ValueError(f"liveness needs a complete exploration (cut at {max_states} "
                          "states)")
-    _view(res, ex, act_of_inst)
-    return live.LivenessRun(ex, res, find_lassos(ex, res, act_of_inst),
-                            time.perf_counter() - t0)
+    graph = _view(res, ex, act_of_inst)
+    return live.LivenessRun(ex, graph, find_lassos(ex, graph), time.perf_counter() - t0)
