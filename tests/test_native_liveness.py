@@ -99,3 +99,25 @@ def test_replaced_edge_actors_agree_with_python() -> None:
     assert [(p.id, None if la is None else (la.g, len(la.cycle), tuple(la.actors)))
             for p, la in got] == summ
     assert summ != _summary(py), "re-labelling changed a verdict"
+
+
+def test_explore_checks_liveness_natively_past_the_python_limit(monkeypatch) -> None:
+    """With the native engine, `--liveness auto` checks graphs past liveness.AUTO_LIMIT
+    (here forced to 0, as the default configuration's 18M states are past it), and a
+    mutant only liveness kills is killed through explore() with the native search."""
+    from entersys.oracle.protocol import explore
+
+    monkeypatch.setattr(live, "AUTO_LIMIT", 0)
+    cfg = MUTANTS["T5-retake-no-10ms"].config
+    assert cfg is not None
+    py = explore(cfg, "1.25", engine="python")
+    assert py.liveness == [] and "not checked" in py.result.details["liveness"]
+    nat = explore(cfg, "1.25", engine="native")
+    assert "checked in" in nat.result.details["liveness"]
+    assert [r.id.rsplit(".", 1)[1] for r in nat.liveness] == ["LIVE-RUN", "LIVE-EXIT",
+                                                              "LIVE-STW", "LIVE-RETAKE"]
+    assert all(r.verdict == r.expected for r in nat.liveness)
+    mut = explore(cfg, "1.25", mutant="T5-retake-no-10ms", engine="native")
+    assert mut.result.details["killed_by"] == "LIVE-RETAKE"
+    cex = mut.result.counterexample
+    assert cex is not None and "repeats forever" in cex.values["cycle"]
