@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +118,27 @@ class _ById:
             raise IndexError(k)
         return self.get(k)
 
+    def __iter__(self) -> Iterator[Any]:
+        for k in range(self.n):
+            yield self.get(k)
+
+
+class _States(_ById):
+    """res.order: states by id, iterated CHUNK at a time (as tuples)."""
+
+    def __init__(self, ex: NativeExplorer, n: int) -> None:
+        super().__init__(n, ex.state)
+        self.ex = ex
+
+    def __iter__(self) -> Iterator[Any]:
+        nf = len(self.ex.L)
+        buf = np.empty((min(CHUNK, max(self.n, 1)), nf), dtype=np.int16)
+        for lo in range(0, self.n, CHUNK):
+            hi = min(self.n, lo + CHUNK)
+            part = buf[:hi - lo]
+            self.ex.lib.es_states(self.ex.handle, lo, hi, part.ctypes.data)
+            yield from map(tuple, part.tolist())
+
 
 @dataclass
 class NativeGraph(ExploreResult):
@@ -127,6 +148,22 @@ class NativeGraph(ExploreResult):
     (lasso, lasso_counterexample, records, and dataclasses.replace of it) work on it."""
 
     acts: Any = None
+
+    def edge_acts(self) -> np.ndarray:
+        """The fairness actor of every edge as edge_actors now gives them: `acts`, or the
+        per-state bytes a caller put in their place (dataclasses.replace)."""
+        ea = self.edge_actors
+        if isinstance(ea, _Edges) and ea.act is not None:
+            return np.asarray(ea.act, dtype=np.uint8)
+        flat = np.frombuffer(b"".join(ea or []), dtype=np.uint8)
+        if flat.size != self.acts.size:
+            raise ValueError("edge_actors does not match the recorded edges")
+        return flat
+
+    def search_lassos(self, ex: Any, properties: list[live.LivenessProperty] | None
+                      ) -> list[tuple[live.LivenessProperty, live.Lasso | None]]:
+        """liveness.find_lassos on this graph, in C (find_lassos below)."""
+        return find_lassos(ex, self, properties, self.edge_acts())
 
 
 def _view(res: NativeResult, ex: NativeExplorer, act_of_inst: np.ndarray) -> NativeGraph:
@@ -141,7 +178,7 @@ def _view(res: NativeResult, ex: NativeExplorer, act_of_inst: np.ndarray) -> Nat
         states=res.states, transitions=res.transitions, depth=res.depth,
         complete=res.complete, seconds=res.seconds,
         parent=_ById(n, lambda k: lib.es_parent(h, k)),  # type: ignore[arg-type]
-        order=_ById(n, ex.state),  # type: ignore[arg-type]
+        order=_States(ex, n),  # type: ignore[arg-type]
         edges=_Edges(off, dst, None),  # type: ignore[arg-type]
         edge_actors=_Edges(off, dst, acts), acts=acts)  # type: ignore[arg-type]
 
@@ -180,11 +217,9 @@ def find_lassos(ex: NativeExplorer, graph: NativeGraph,
         raise NativeError("more than 64 fairness actors")
     acts = np.ascontiguousarray(graph.acts if edge_acts is None else edge_acts,
                                 dtype=np.uint8)
-    res = graph
-    if edge_acts is not None:  # the lassos' paths follow the replaced actors too
-        res = copy.copy(graph)
-        res.edge_actors = _Edges(graph.edges.off, graph.edges.dst,  # type: ignore[union-attr]
-                                 acts)  # type: ignore[assignment]
+    res = copy.copy(graph)  # the lassos' paths follow the actors searched with
+    res.edge_actors = _Edges(graph.edges.off, graph.edges.dst,  # type: ignore[union-attr]
+                             acts)  # type: ignore[assignment]
     props = properties or live.PROPERTIES
     targets = {"g": range(ex.L.cfg.gs), "p": range(ex.L.cfg.ps)}
     jobs = [(prop, j, prop.make(ex, j)) for prop in props
