@@ -103,6 +103,16 @@ class _Edges:
             return self.dst[lo:hi].tolist()
         return self.act[lo:hi].tobytes()
 
+    def __iter__(self) -> Iterator[Any]:
+        offs = self.off.tolist()
+        if self.act is None:
+            for lo, hi in zip(offs, offs[1:]):
+                yield self.dst[lo:hi].tolist()
+            return
+        flat = self.act.tobytes()
+        for lo, hi in zip(offs, offs[1:]):
+            yield flat[lo:hi]
+
 
 class _ById:
     """res.parent / res.order of liveness.py, read lazily from the native run."""
