@@ -15,7 +15,7 @@ from entersys.model.state import Config
 from entersys.oracle import liveness as live
 from entersys.oracle import native_liveness as nl
 from entersys.oracle.explore import normalize_ticks
-from entersys.oracle.protocol import build_program
+from entersys.oracle.protocol import MUTANT_CONFIG, build_program
 from entersys.oracle.replay import replay
 
 
@@ -41,7 +41,8 @@ def _summary(lr: live.LivenessRun) -> list[tuple[str, object]]:
 CASES = [(Config(1, 1, 1), "1.25", None),
          (Config(1, 1, 1), "1.27", None),
          (MUTANTS["T5-no-retake"].config, "1.25", "T5-no-retake"),
-         (MUTANTS["T5-retake-no-10ms"].config, "1.25", "T5-retake-no-10ms")]
+         (MUTANTS["T5-retake-no-10ms"].config, "1.25", "T5-retake-no-10ms"),
+         (MUTANTS["Y-no-timed-wake"].config or MUTANT_CONFIG, "1.27", "Y-no-timed-wake")]
 
 
 @pytest.mark.parametrize("cfg,go,mutant", CASES,
