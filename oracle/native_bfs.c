@@ -707,6 +707,7 @@ static int emit(tarjan_t *T, uint64_t start) {
  * -1 on every masked state; it is left set (the caller resets it). */
 static int tarjan(tarjan_t *T, const uint8_t *mask, const uint32_t *roots, uint64_t nroots) {
     const es_run *r = T->r;
+    T->counter = 0;  /* indices are compared only within one call */
     for (uint64_t q = 0; q < nroots; q++) {
         uint32_t root = roots[q];
         if (!mask[root] || T->index[root] != -1) continue;
