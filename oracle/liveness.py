@@ -503,8 +503,10 @@ class Stall:
     periods: int
 
 
-def _timer_edges(ex: Explorer, res: ExploreResult) -> list[bytes]:
-    """res.edge_actors with every edge of sysmon's timer given to the environment."""
+def _timer_edges(ex: Explorer, res: ExploreResult) -> Any:
+    """res.edge_actors with every edge of sysmon's timer given to the environment: a list
+    of bytes per state, or, for a native graph (native_liveness.NativeGraph), its lazy
+    edge table with the new actors (computed with numpy over the CSR)."""
     assert res.edges is not None and res.edge_actors is not None
     env_id = len(ex.actor_names) - 1
     timer_ids = {k for k, n in enumerate(ex.actor_names)
@@ -512,6 +514,18 @@ def _timer_edges(ex: Explorer, res: ExploreResult) -> list[bytes]:
     sysmon_id = ex.actor_names.index("sysmon") if "sysmon" in ex.actor_names else -1
     ypc, wait = ex.L.index["y.pc"], ex.L.index["sysmonwait"]
     asleep = ex.prog.labels["y.sleep"]
+    if hasattr(res, "edge_acts"):
+        import numpy as np
+        from entersys.oracle import native_liveness as nl
+
+        acts = res.edge_acts()
+        off = res.edges.off  # type: ignore[attr-defined]
+        (timeout,) = nl.pending_mask(ex, [lambda s: s[ypc] == asleep and s[wait] == 1])  # type: ignore[arg-type]
+        src = np.repeat(np.arange(len(off) - 1), np.diff(off))
+        hit = np.isin(acts, sorted(timer_ids)) | ((acts == sysmon_id) & (timeout[src] == 1))
+        new = acts.copy()
+        new[hit] = env_id
+        return nl._Edges(off, res.edges.dst, new)  # type: ignore[attr-defined]
     out: list[bytes] = []
     for k, acts in enumerate(res.edge_actors):
         s = res.order[k]

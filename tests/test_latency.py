@@ -63,3 +63,16 @@ def test_cli_reports_latency_and_exits_0(cli) -> None:  # type: ignore[no-untype
     lat = [x for x in doc["results"] if x["kind"] == "latency"]
     assert lat and all(x["status"] == "pass" for x in lat)
     assert all("sysmon period" in x["details"]["latency"] for x in lat)
+
+
+def test_native_graph_finds_the_same_stalls() -> None:
+    """The timer's edges of a native run's graph (numpy over its CSR) give the same bounded
+    stalls, with the same number of periods, as the Python graph."""
+    py = explore(CORE_1, "1.25", engine="python")
+    nat = explore(CORE_1, "1.25", engine="native")
+
+    def got(run: object) -> dict[str, int]:
+        return {r.details["property"]: r.details["sysmon_periods"]
+                for r in run.latency}  # type: ignore[attr-defined]
+
+    assert got(py) == got(nat) and "LIVE-RETAKE" in got(py)
