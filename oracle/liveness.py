@@ -19,11 +19,11 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from entersys.model import status as st
-from entersys.model.program import Program
+from entersys.model.program import SYSMON, Program
 from entersys.oracle.explore import ACTORS, Explorer, ExploreResult, State, itf
 from entersys.results import CheckResult, Counterexample, TraceStep, Verdict
 
@@ -41,33 +41,69 @@ STRONG_STEPS = ("gosched", "runSafePointFn.user", "runSafePointFn.sched")
 # again is scheduled eventually, i.e. `schedule(g)` is owed strong fairness per G.
 QUEUE_STEPS = ("schedule",)
 # sysmon visits every P on each pass (proc.go retake's loop over allp): its per-P steps
-# are owed strong fairness per P, so that sampling one P cannot starve another's retake.
+# (every sysmon step instantiated per P, i.e. whose first parameter is "p": the old
+# design's retake.preempt/sample/decide, the new design's retake.pick, retake.preempt26 and
+# sysmon.timeout) are owed strong fairness per P, so that sampling one P cannot starve
+# another's retake. Derived from the steps by sysmon_p_steps(); this is the old design's.
 SYSMON_P_STEPS = ("retake.preempt", "retake.sample", "retake.decide")
 ENV = "env"
 
 
+def env_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's environment steps: ENV_STEPS and a design's version of one
+    (the Go 1.26+ `stw.begin26` is stopTheWorldWithSema's start as `stw.begin` is)."""
+    return tuple(n for n in prog.steps if n.rstrip("0123456789") in ENV_STEPS)
+
+
+def sysmon_p_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's sysmon steps instantiated per P (first parameter "p"): the
+    steps of retake's visit of one P, owed strong fairness per P."""
+    return tuple(n for n, s in prog.steps.items()
+                 if s.actor == SYSMON and s.params[:1] == ("p",))
+
+
+def timed_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's other sysmon steps with a `bit` parameter: bit = 1 is "10 ms
+    have passed" (a syscall that lasted a sysmon period; Go 1.26+ retake's re-check after
+    winning the scan bit, go1.27.3 proc.go retake). Time passes, so the bit = 1 instance
+    is owed strong fairness (one class per step)."""
+    return tuple(n for n, s in prog.steps.items()
+                 if s.actor == SYSMON and "bit" in s.params and s.params[:1] != ("p",))
+
+
 def prepare(ex: Explorer) -> None:
     """Number the fairness actors of `ex` before Explorer.run(record_actors=True): each M,
-    sysmon, W, F, the GC (weak fairness), each M's preemption (strong fairness), and the
-    environment (none)."""
-    ms, gs, ps = ex.prog.cfg.ms, ex.prog.cfg.gs, ex.prog.cfg.ps
+    sysmon, W, F, the GC (weak fairness), each M's preemption, each G's turn in the run
+    queue, sysmon's visit of each P, its timed (10 ms) choices and the design's
+    STRONGLY_FAIR steps (strong fairness), and the environment (none)."""
+    prog = ex.prog
+    ms, gs, ps = prog.cfg.ms, prog.cfg.gs, prog.cfg.ps
+    per_p, timed, env = sysmon_p_steps(prog), timed_steps(prog), env_steps(prog)
+    fair = tuple(n for n in getattr(prog.module, "STRONGLY_FAIR", ()) if n in prog.steps)
     base = [f"M{i}" for i in range(ms)] + list(ACTORS)
     ex.actor_names = (base + [f"M{i}.{k}" for i in range(ms) for k in ("gosched", "safepoint")]
                       + [f"G{j}.schedule" for j in range(gs)]
-                      + [f"sysmon.P{j}.{k.split('.')[1]}" for j in range(ps)
-                         for k in SYSMON_P_STEPS] + [ENV])
+                      + [f"sysmon.P{j}.{k.split('.', 1)[1]}" for j in range(ps)
+                         for k in per_p]
+                      + [f"sysmon.{k.split('.', 1)[1]}.10ms" for k in timed]
+                      + [f"{k}.fair" for k in fair] + [ENV])
+    timed_base = len(base) + 2 * ms + gs + len(per_p) * ps
     actor_of = {}
-    for inst in ex.prog.instances():
+    for inst in prog.instances():
         name, kind = inst.step.name, inst.step.actor
-        if name in ENV_STEPS:
+        if name in env:
             actor_of[inst] = len(ex.actor_names) - 1
         elif name in STRONG_STEPS:
             actor_of[inst] = len(base) + 2 * inst.m + (name != "gosched")
         elif name in QUEUE_STEPS:
             actor_of[inst] = len(base) + 2 * ms + inst.args[0] - 1
-        elif name in SYSMON_P_STEPS:
-            actor_of[inst] = (len(base) + 2 * ms + gs + len(SYSMON_P_STEPS) * (inst.args[0] - 1)
-                              + SYSMON_P_STEPS.index(name))
+        elif name in per_p:
+            actor_of[inst] = (len(base) + 2 * ms + gs + len(per_p) * (inst.args[0] - 1)
+                              + per_p.index(name))
+        elif name in timed and inst.args[inst.step.params.index("bit")] == 1:
+            actor_of[inst] = timed_base + timed.index(name)
+        elif name in fair:
+            actor_of[inst] = timed_base + len(timed) + fair.index(name)
         else:
             actor_of[inst] = inst.m if inst.m >= 0 else base.index(kind)
     ex.actor_of = actor_of
@@ -129,7 +165,16 @@ def _psyscall(ex: Explorer, j: int) -> Pending | None:
     if not ex.prog.cfg.sysmon:
         return None
     pos = ex.L.pname[j]["status"]
-    return lambda s: s[pos] == st._Psyscall
+    if ex.prog.design != "scanbit":
+        return lambda s: s[pos] == st._Psyscall
+    # Go 1.26+: no _Psyscall; the P stays _Prunning, wired to an M whose G is in _Gsyscall
+    # (setBlockOnExitSyscall's test, go1.27.3 proc.go)
+    L = ex.L
+    pm, curg = L.pname[j]["m"], [L.mname[i]["curg"] for i in range(L.cfg.ms)]
+    gst = [L.gname[k]["status"] for k in range(L.cfg.gs)]
+    sys = (st._Gsyscall, st._Gscansyscall)
+    return lambda s: (s[pos] == st._Prunning and s[pm] != 0 and s[curg[s[pm] - 1]] != 0
+                      and s[gst[s[curg[s[pm] - 1]] - 1]] in sys)
 
 
 def _m_exhausted(ex: Explorer) -> Pending:
@@ -154,8 +199,9 @@ PROPERTIES: list[LivenessProperty] = [
                      "stopTheWorld waits forever for a P", "", _stw),
     LivenessProperty("LIVE-FOREACHP", "forEachP eventually finishes",
                      "forEachP waits forever for a P to run its fn", "", _foreachp),
-    LivenessProperty("LIVE-RETAKE", "a P left in _Psyscall is eventually retaken or "
-                     "reacquired", "a P stays in _Psyscall forever while its M blocks: "
+    LivenessProperty("LIVE-RETAKE", "a P left in _Psyscall (Go 1.26+: _Prunning under a "
+                     "G in _Gsyscall) is eventually retaken or reacquired",
+                     "a P stays in _Psyscall forever while its M blocks: "
                      "sysmon never takes it back (it can never deep-sleep, and the P's "
                      "work waits on the blocked call)", "p", _psyscall),
 ]
@@ -472,3 +518,59 @@ def records(lr: LivenessRun, group: str, tag: str, title: str, replay: str,
              "about": None if la is None else (f"{prop.per.upper()}{la.g}"
                                                if la.g is not None else None)}))
     return out
+
+
+# ---- Go 1.26+ finding: stop-the-world waits on sysmon's timer ------------------------------
+
+STW_STALL = LivenessProperty(
+    "STW-UNTIMED", "a pending stop-the-world completes without sysmon's timed wake-up",
+    "bounded stall, not a deadlock: stopTheWorld missed a G that switched to _Gsyscall "
+    "after its scan (preemptall skips syscall Gs since Go 1.26) and waits until sysmon's "
+    "sleep times out (at most forcegcperiod/2 = 60 s, or the next timer) and its retake "
+    "stops the P; LIVE-STW holds once that timer may fire", "", _stw)
+
+
+def stall_check(lr: LivenessRun) -> Lasso | None | Literal[False]:
+    """The Go 1.26+ stop-the-world latency finding on a checked run: LIVE-STW again, with
+    the design's timed sysmon steps (`sysmon.timeout`, go1.27.3 proc.go sysmon's
+    notetsleep timeout while gcwaiting) owed no fairness and kept out of cycles, like the
+    environment. A lasso: the stall that only the timer ends. None: none. False: the
+    design has no such step (the old design's stop-the-world never waits on sysmon)."""
+    ex, res = lr.explorer, lr.run
+    if "sysmon.timeout" not in ex.prog.steps or res.edge_actors is None:
+        return False
+    # sysmon's steps out of its sleep while sysmonwait is still set (nobody's notewakeup
+    # cleared it): sysmon.wake by its timeout, and sysmon.timeout
+    env_id = len(ex.actor_names) - 1
+    timer = {a for inst, a in ex.actor_of.items()
+             if inst.step.actor == SYSMON and inst.step.at == "y.sleep"}
+    table = bytes(env_id if a in timer else a for a in range(256))
+    sw, ypc = ex.L.index["sysmonwait"], ex.L.index["y.pc"]
+    asleep = ex.prog.labels["y.sleep"]
+    untimed = replace(res, edge_actors=[
+        a.translate(table) if s[sw] == 1 and s[ypc] == asleep else a
+        for s, a in zip(res.order, res.edge_actors)])
+    return dict(find_lassos(ex, untimed, [STW_STALL])).get(STW_STALL)
+
+
+def stall_record(lr: LivenessRun, group: str, tag: str, title: str,
+                 replay: str) -> CheckResult | None:
+    """The finding as a record (kind `latency`): expected refuted (Go has this stall by
+    design), with the lasso that stalls until the timer fires; None when it does not apply
+    (old design, or no stop-the-world in the configuration)."""
+    t0 = time.perf_counter()
+    la = stall_check(lr)
+    if la is False or not any(p.id == "LIVE-STW" for p, _ in lr.lassos):
+        return None
+    rules = {name: s.rule for name, s in lr.explorer.prog.steps.items()}
+    cex = None if la is None else lasso_counterexample(lr.explorer, lr.run, la, replay, rules)
+    if cex is not None:
+        cex.summary = cex.summary.replace("(liveness) violated", "(latency) found", 1) \
+            .replace("only a new GC or stop-the-world round could", "but sysmon's timer")
+    return CheckResult(
+        f"{group}.{tag}.{STW_STALL.id}", group, f"{title}: {STW_STALL.title}", "latency",
+        Verdict.HOLDS if la is None else Verdict.REFUTED, Verdict.REFUTED,
+        lr.seconds + time.perf_counter() - t0, cex,
+        {"finding": "bounded stall", "ends": "at sysmon's next timed wake-up "
+         "(notetsleep(&sched.sysmonnote, forcegcperiod/2) or the next timer)",
+         "meaning": STW_STALL.meaning, "states": lr.run.states, "symmetry": False})

@@ -134,14 +134,9 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         verdict = Verdict.HOLDS
     live_recs: list[CheckResult] = []
     estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
-    scanbit = prog.design == "scanbit"
     if liveness is None:
-        # the fair-lasso checks are not yet adapted to the Go 1.26+ design (in Go, sysmon
-        # runs retake after every wake-up; its model may still choose to sleep again)
-        liveness = estimate <= live.AUTO_LIMIT and not scanbit
+        liveness = estimate <= live.AUTO_LIMIT
     live_note = "not run: safety already refuted" if liveness else (
-        "not checked: not yet adapted to the Go 1.26+ design (--liveness on forces it)"
-        if scanbit else
         f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
     if liveness and verdict == Verdict.HOLDS:
         with timed() as t2:
@@ -150,6 +145,10 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
                                  f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
         bad = [r for r in live_recs if r.verdict == Verdict.REFUTED]
+        stall = None if mutant else live.stall_record(
+            lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs",
+            replay + " --liveness on")
+        live_recs += [stall] if stall else []  # a latency finding Go has (Go 1.26+)
         if mutant and bad:
             verdict, cex, killed_by = Verdict.REFUTED, bad[0].counterexample, \
                 bad[0].id.rsplit(".", 1)[1]

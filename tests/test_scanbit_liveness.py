@@ -1,0 +1,97 @@
+"""Liveness of the Go 1.26+ design: its fairness is derived from the steps as the old
+design's is (sysmon's per-P visits, the 10 ms bit, the winning scan-bit CAS strongly fair,
+stw.begin26 part of the environment), every LIVE-* property holds at the sizes the Python
+checker can do, each fairness rule has teeth (without it a property fails), and the
+stop-the-world finding is reported as a bounded stall that only sysmon's timer ends."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import program
+from entersys.model import steps_scanbit
+from entersys.model.state import Config
+from entersys.oracle import liveness as live
+from entersys.oracle.protocol import PART_SETS, explore, with_parts
+from entersys.results import Verdict
+
+LIVE = ["LIVE-RUN", "LIVE-EXIT", "LIVE-STW", "LIVE-RETAKE"]
+
+
+def _core(ms: int, ps: int, gs: int, go: str):  # type: ignore[no-untyped-def]
+    return program(ms, ps, gs, go, **{p: p in PART_SETS["core"] for p in
+                                      ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw")})
+
+
+def test_fairness_classes_are_derived_from_the_steps() -> None:
+    old, new = program(1, 1, 1, "1.25"), program(1, 1, 1, "1.27")
+    assert live.sysmon_p_steps(old) == live.SYSMON_P_STEPS
+    assert set(live.sysmon_p_steps(new)) == {"retake.pick", "sysmon.timeout",
+                                             "retake.preempt26"}
+    assert live.timed_steps(old) == () and live.timed_steps(new) == ("retake.block.recheck",)
+    assert live.env_steps(new) == tuple(n for n in new.steps
+                                        if n in ("stw.begin26", "forEachP.begin", "gc.scan"))
+    assert "stw.begin26" in live.env_steps(new)
+    ex = live.check(_core(1, 1, 2, "1.27")).explorer
+    assert {"sysmon.P0.pick", "sysmon.P0.timeout", "sysmon.block.recheck.10ms",
+            "retake.block.cas.fair"} <= set(ex.actor_names)
+    # only the 10 ms instance of the re-check is owed strong fairness
+    by_args = {inst.args: ex.actor_names[a] for inst, a in ex.actor_of.items()
+               if inst.step.name == "retake.block.recheck"}
+    assert by_args == {(0,): "sysmon", (1,): "sysmon.block.recheck.10ms"}
+
+
+@pytest.mark.parametrize("go", ["1.26", "1.27"])
+def test_every_live_property_holds_and_the_stall_is_a_finding(go: str) -> None:
+    run = explore(with_parts(Config(1, 1, 2), PART_SETS["core"]), go, progress=False)
+    assert run.result.verdict == Verdict.HOLDS
+    by = {r.id.rsplit(".", 1)[1]: r for r in run.liveness}
+    assert list(by) == [*LIVE, "STW-UNTIMED"]          # liveness runs by default now
+    assert all(by[p].verdict == Verdict.HOLDS == by[p].expected for p in LIVE)
+    stall = by["STW-UNTIMED"]
+    assert stall.kind == "latency" and stall.verdict == stall.expected == Verdict.REFUTED
+    cex = stall.counterexample
+    assert cex is not None and "bounded stall" in cex.summary
+    steps = [s.step for s in cex.trace]
+    # W scanned the P before its G switched to _Gsyscall: the G is then in a syscall and
+    # the world waits (nothing but sysmon's timer can step)
+    scan = steps.index("stw.stopP(1)")
+    assert "reentersyscall.5.casgstatus" in steps[scan:]
+    assert cex.trace[-1].state["w.pc"] != "w.stopped"
+
+
+def test_old_design_has_no_stall_record() -> None:
+    run = explore(with_parts(Config(1, 1, 2), PART_SETS["core"]), "1.25", progress=False)
+    assert [r.id.rsplit(".", 1)[1] for r in run.liveness] == LIVE
+
+
+def test_without_the_fair_cas_a_g_dodges_sysmon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without strong fairness on the winning CAS, a G that leaves each syscall inside
+    sysmon's read-to-CAS window is never preempted (preemptone skips _Gsyscall Gs since Go
+    1.26) nor retaken: LIVE-RUN fails. With it, it holds (previous test)."""
+    monkeypatch.setattr(steps_scanbit, "STRONGLY_FAIR", ())
+    lr = live.check(_core(1, 1, 2, "1.27"))
+    found = dict((p.id, la) for p, la in lr.lassos)
+    la = found["LIVE-RUN"]
+    assert la is not None and len(la.cycle) > 2
+    cex = live.lasso_counterexample(lr.explorer, lr.run, la, "replay", {})
+    k = cex.values["loop_start_state"]
+    assert "retake.block.lost" in [s.step for s in cex.trace[k:]]
+
+
+def test_without_the_timed_steps_fairness_stw_waits_forever(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without strong fairness for sysmon's per-P visits, sysmon may sleep and wake
+    forever during a stop and never retake the missed P: LIVE-STW fails."""
+    monkeypatch.setattr(live, "sysmon_p_steps", lambda prog: ())
+    monkeypatch.setattr(live, "timed_steps", lambda prog: ())
+    lr = live.check(_core(1, 1, 2, "1.27"))
+    found = dict((p.id, la) for p, la in lr.lassos)
+    assert found["LIVE-STW"] is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("go,size", [("1.27", (2, 1, 2)), ("1.26", (2, 1, 2))])
+def test_live_properties_hold_at_two_ms(go: str, size: tuple[int, int, int]) -> None:
+    lr = live.check(_core(*size, go))
+    assert [p.id for p, _ in lr.lassos] == LIVE
+    assert all(la is None for _, la in lr.lassos), [p.id for p, la in lr.lassos if la]
