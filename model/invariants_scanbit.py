@@ -118,6 +118,7 @@ NO_P_WINDOWS = (
     "reentersyscall26.9.save", "reentersyscall.5.casgstatus",   # after entersyscallHandleGCWait
     "entersyscallblock.casgstatus",                             # after handoffp(releasep())
     "exitsyscall26.7.mp", "exitsyscallTryGetP.stealOldP", "exitsyscallTryGetP.acquirep",
+    "exitsyscallTryGetP.stealOldP.release",                     # (mutant N7-steal-no-bit)
     "exitsyscallTryGetP.pidle",
     "exitsyscall.6.locks", "exitsyscallNoP.casgstatus",        # exit before a P is found
 )

@@ -270,7 +270,9 @@ SCANBIT_LADDER = ((Config(2, 1, 2), 400), (Config(1, 1, 1), 1000))
 # (oracle/machine.py: swarm, one uniform rule, hypothesis.target on P changes inside
 # another actor's routine) found each in some runs but not reliably in 150-300 examples
 # (Y at 2/1/2 core in 70 examples with one seed, R16 in 33 with another). Still open.
-NOT_FOUND_BY_MACHINE = ("Y-no-timed-wake", "R16-no-recheck")
+# N7-steal-no-bit needs its own configuration (two Gs, core parts), which the machine's
+# ladder is not given, as protocol.mutant_results does not hunt catalog mutants with one.
+NOT_FOUND_BY_MACHINE = ("Y-no-timed-wake", "R16-no-recheck", "N7-steal-no-bit")
 MACHINE_MUTANTS = [m for m in for_version("1.27") if m not in NOT_FOUND_BY_MACHINE]
 
 

@@ -95,3 +95,24 @@ def test_live_properties_hold_at_two_ms(go: str, size: tuple[int, int, int]) -> 
     lr = live.check(_core(*size, go))
     assert [p.id for p, _ in lr.lassos] == LIVE
     assert all(la is None for _, la in lr.lassos), [p.id for p, la in lr.lassos if la]
+
+
+def test_steal_without_the_bit_is_killed() -> None:
+    """exitsyscallTryGetP taking its old P back from another syscalling M without winning
+    that G's scan bit: the other M exits its syscall between the racy reads and releaseP,
+    runs on the P, and loses it under its feet (I10)."""
+    from entersys.model.mutants import MUTANTS
+
+    mut = MUTANTS["N7-steal-no-bit"]
+    assert mut.config is not None and mut.versions == ("1.26", "1.27")
+    rec = explore(mut.config, "1.27", "N7-steal-no-bit", progress=False).result
+    assert rec.verdict == Verdict.REFUTED and rec.details["violated"] == ["I10"]
+    trace = rec.counterexample.trace  # type: ignore[union-attr]
+    steps = [(t.actor, t.step) for t in trace]
+    look = next(k for k, (_, s) in enumerate(steps) if s == "exitsyscallTryGetP.stealOldP")
+    rel = next(k for k, (_, s) in enumerate(steps)
+               if s == "exitsyscallTryGetP.stealOldP.release")
+    thief = steps[look][0]
+    assert any(a != thief and s == "exitsyscall.5.casgstatus" for a, s in steps[look:rel])
+    # the faithful design, whose steal wins the bit, holds in the same configuration
+    assert explore(mut.config, "1.27", progress=False).result.verdict == Verdict.HOLDS
