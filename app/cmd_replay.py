@@ -101,7 +101,7 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     who = {lab.split(":", 1)[0] for lab in taken}
 
     def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
-        return re.sub(r"(retake\.decide\(\d+),\d\)$", r"\1)", lab)
+        return re.sub(r"(retake\.decide\(p\d+),\d\)$", r"\1)", lab)
 
     def timed_one(lab: str) -> bool:  # a timed step's "10 ms passed" instance
         return any(re.search(rf":{k}\(1\)$", lab) for k in timed)
