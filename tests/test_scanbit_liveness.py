@@ -54,7 +54,7 @@ def test_every_live_property_holds_and_the_stall_is_a_finding(go: str) -> None:
     steps = [s.step for s in cex.trace]
     # W scanned the P before its G switched to _Gsyscall: the G is then in a syscall and
     # the world waits (nothing but sysmon's timer can step)
-    scan = steps.index("stw.stopP(1)")
+    scan = steps.index("stw.stopP(p0)")
     assert "reentersyscall.5.casgstatus" in steps[scan:]
     assert cex.trace[-1].state["w.pc"] != "w.stopped"
 
