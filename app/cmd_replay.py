@@ -92,13 +92,19 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     never taken, or an actor enabled in every state of it that never steps."""
     from entersys.model.ops import CONCRETE
     from entersys.model.state import View
-    from entersys.oracle.liveness import ENV_STEPS, QUEUE_STEPS, STRONG_STEPS, SYSMON_P_STEPS
+    from entersys.oracle import liveness as lv
 
-    strong = (*STRONG_STEPS, *QUEUE_STEPS, *SYSMON_P_STEPS)
+    env = lv.env_steps(prog)
+    strong = (*lv.STRONG_STEPS, *lv.QUEUE_STEPS, *lv.sysmon_p_steps(prog),
+              *getattr(prog.module, "STRONGLY_FAIR", ()))
+    timed = [re.escape(k) for k in lv.timed_steps(prog)]
     who = {lab.split(":", 1)[0] for lab in taken}
 
     def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
         return re.sub(r"(retake\.decide\(p\d+),\d\)$", r"\1)", lab)
+
+    def timed_one(lab: str) -> bool:  # a timed step's "10 ms passed" instance
+        return any(re.search(rf":{k}\(1\)$", lab) for k in timed)
 
     done = {key(lab) for lab in taken}
     always: set[str] | None = None
@@ -106,12 +112,13 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
         view = View(prog.layout, CONCRETE, st.__getitem__)
         actors = set()
         for inst in prog.instances():
-            if inst.step.name in ENV_STEPS:
+            if inst.step.name in env:
                 continue
             guard, writes = prog.apply(inst, view)
             if not guard or all(st[k] == val for k, val in writes.items()):
                 continue
-            if inst.step.name in strong and key(inst.label) not in done:
+            if (inst.step.name in strong or timed_one(inst.label)) \
+                    and key(inst.label) not in done:
                 return inst.label
             actors.add(inst.label.split(":", 1)[0])
         always = actors if always is None else always & actors
@@ -126,8 +133,9 @@ def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
     from entersys.model.ops import CONCRETE
     from entersys.model.state import View
     from entersys.oracle.explore import normalize_ticks
-    from entersys.oracle.liveness import ENV_STEPS
+    from entersys.oracle.liveness import env_steps
 
+    env = env_steps(prog)
     norm = []
     for st in states:  # ticks compare as "same as the P's / older", as the explorer does
         n = list(st)
@@ -142,7 +150,7 @@ def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
         return True, f"{prop}: the cycle closes at step {start} and is fair"
     view = View(prog.layout, CONCRETE, last.__getitem__)
     for inst in prog.instances():
-        if inst.step.name in ENV_STEPS:
+        if inst.step.name in env:
             continue
         guard, writes = prog.apply(inst, view)
         if guard and any(last[k] != val for k, val in writes.items()):

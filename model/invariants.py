@@ -336,6 +336,8 @@ KILL_KINDS = {
     # local pp, p.scanned, gcwaiting); I5 is a bound on m.locks, Go's throws do the rest
     "R1-LOCKS": "inconsistent-data", "I5": "inconsistent-data",
     "STW-HANDSHAKE": "inconsistent-data",
+    # the Go 1.26+ design's R1 (r1_locks_while_syscall names program labels)
+    "R1-ORDER": "restated-order",
 }
 
 

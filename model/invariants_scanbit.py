@@ -118,6 +118,7 @@ NO_P_WINDOWS = (
     "reentersyscall26.9.save", "reentersyscall.5.casgstatus",   # after entersyscallHandleGCWait
     "entersyscallblock.casgstatus",                             # after handoffp(releasep())
     "exitsyscall26.7.mp", "exitsyscallTryGetP.stealOldP", "exitsyscallTryGetP.acquirep",
+    "exitsyscallTryGetP.stealOldP.release",                     # (mutant N7-steal-no-bit)
     "exitsyscallTryGetP.pidle",
     "exitsyscall.6.locks", "exitsyscallNoP.casgstatus",        # exit before a P is found
 )
@@ -160,7 +161,9 @@ INVARIANTS: list[Invariant] = [
               i4_unwired),
     Invariant("I5", "m.locks balance at step boundaries (now including "
               "exitsyscallTryGetP)", old.i5_locks),
-    Invariant("R1-LOCKS", "m.locks > 0 while the runtime runs with the G in _Gsyscall",
+    # the old design's R1-LOCKS (data: a _Gsyscall G whose M holds a _Prunning P) does not
+    # apply: here the P stays _Prunning through the syscall; R1 stays a restated order
+    Invariant("R1-ORDER", "m.locks > 0 while the runtime runs with the G in _Gsyscall",
               old.r1_locks_while_syscall),
     Invariant("I6", "throwsplit set for the whole syscall span", old.i6_throwsplit),
     Invariant("I7-SCAN", "at most one holder of a G's scan bit; set iff held", i7_scan),
@@ -173,6 +176,8 @@ INVARIANTS: list[Invariant] = [
     Invariant("G-LOST", "no G is lost", old.no_g_lost),
     Invariant("NO-P-USER", "no G runs user code without a P", old.no_user_code_without_p),
     Invariant("R4-SAVE", "saved context valid during the syscall", old.schedok_in_syscall),
+    Invariant("G-SCHED", "no observer (GC stack scan, tracer unwinder) reads a stale "
+              "saved context", old.g_sched_observed),
     Invariant("FN-ONCE", "forEachP's fn runs at most once per P", old.safepoint_once),
     Invariant("SECRET", "no secrets on the signal stack of an M in a syscall (V27)",
               secret_erased),

@@ -8,9 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.mutants import Mutant, _move, _noop
+from entersys.model.mutants import CORE_2M1P2G, Mutant, _move, _noop
 from entersys.model.program import SYSMON, Ctx, M, Program, Step
-from entersys.model.steps_scanbit import recheck_and_check, resume, store_released, take_p, unwire
+from entersys.model.steps_scanbit import (
+    recheck_and_check,
+    resume,
+    still_wired,
+    store_released,
+    syscalling_thread,
+    take_p,
+    unwire,
+)
 
 SCANBIT = ("1.26", "1.27")
 
@@ -136,6 +144,39 @@ def _no_timed_wake(prog: Program) -> Program:
     return prog.mutated("Y-no-timed-wake", steps=steps)
 
 
+def _steal_without_bit(prog: Program) -> Program:
+    """exitsyscallTryGetP takes its old P back from another syscalling M without winning
+    that G's scan bit: the racy reads of setBlockOnExitSyscall, then (a separate step,
+    since nothing now keeps the other M out) releaseP of whatever M the P names."""
+    def look(c: Ctx) -> Iterator[Any]:
+        oldp = c.me("pp")
+        yield True
+        looks, mp, gp = syscalling_thread(c, oldp)
+        c.branch(c.X.and_(looks, still_wired(c, mp, gp, oldp)),
+                 "exitsyscallTryGetP.stealOldP.release", "exitsyscallTryGetP.pidle")
+
+    def release(c: Ctx) -> Iterator[Any]:
+        v = c.v
+        oldp = c.me("pp")
+        yield True
+        mp = v.P(oldp, "m")
+        unwire(c, oldp, mp, mp != 0)
+        store_released(c, oldp, st._Pidle, mp != 0)
+        c.branch(mp != 0, "exitsyscallTryGetP.acquirep", "exitsyscallTryGetP.pidle")
+
+    steps = dict(prog.steps)
+    old = steps["exitsyscallTryGetP.stealOldP"]
+    steps[old.name] = Step(old.name, M, None, old.rule,
+                           "mutant: racy reads only, no castogscanstatus", look)
+    steps["exitsyscallTryGetP.stealOldP.release"] = Step(
+        "exitsyscallTryGetP.stealOldP.release", M, None, old.rule,
+        "mutant: releaseP without the scan bit", release)
+    routines = {k: (list(s), c) for k, (s, c) in prog.routines.items()}
+    seq = routines["exitsyscallTryGetP"][0]
+    seq.insert(seq.index(old.name) + 1, "exitsyscallTryGetP.stealOldP.release")
+    return prog.mutated("N7-steal-no-bit", routines=routines, steps=steps)
+
+
 MUTANTS: dict[str, Mutant] = {m.id: m for m in (
     Mutant("R9-mp-before-running", "R9",
            "exitsyscall reads m.p before the G switches back to _Grunning",
@@ -159,6 +200,10 @@ MUTANTS: dict[str, Mutant] = {m.id: m for m in (
            "switched to _Gsyscall after W visited its P is then never stopped (the finding "
            "that this design has no R8 handshake)", _no_timed_wake, "DEADLOCK / P-STW",
            SCANBIT),
+    Mutant("N7-steal-no-bit", "N7/R16", "exitsyscallTryGetP takes the old P back from "
+           "another syscalling M without winning that G's scan bit (the other M exits its "
+           "syscall between the racy reads and releaseP)", _steal_without_bit, "I10",
+           SCANBIT, config=CORE_2M1P2G),
     Mutant("V27-no-erase", "V27", "reentersyscall does not erase the signal stack's "
            "secrets (Go 1.27 only: 1.26 has no runtime/secret)",
            _noop("reentersyscall27.2.eraseSecrets"), "SECRET", ("1.27",)),

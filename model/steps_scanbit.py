@@ -266,16 +266,29 @@ def _ypick(c: Ctx) -> Iterator[Any]:
     c.goto("@retake")
 
 
+# The CAS's two outcomes are two steps (exactly one is enabled), so that liveness can say
+# which one time favours: sysmon read the G in _Gsyscall a few instructions before its CAS,
+# and a G that leaves its syscall inside that window on every pass (20 us - 10 ms apart)
+# is a timing coincidence, not a schedule Go allows forever. The winning CAS is owed
+# strong fairness (STRONGLY_FAIR below; entersys.oracle.liveness): if sysmon keeps
+# reaching its CAS while the G is still in _Gsyscall, it eventually wins.
 @step("retake.block.cas", SYSMON, None, "N3/I7",
-      RT + ": setBlockOnExitSyscall: castogscanstatus(gp, _Gsyscall, _Gscansyscall)")
+      RT + ": setBlockOnExitSyscall: castogscanstatus(gp, _Gsyscall, _Gscansyscall) wins")
 def _ycas(c: Ctx) -> Iterator[Any]:
-    X = c.X
     gp = c.v.s("y.g")
-    yield True
-    won = castogscan(c, gp)
-    c.u.s("y.m", X.ite(won, c.v.s("y.m"), 0))
-    c.u.s("y.g", X.ite(won, gp, 0))
-    c.branch(won, c.next_label(), "retake.incidlelocked+")
+    yield c.X.and_(gp != 0, c.v.G(gp, "status") == st._Gsyscall)
+    castogscan(c, gp)
+
+
+@step("retake.block.lost", SYSMON, None, "N3/I7",
+      RT + ": setBlockOnExitSyscall: castogscanstatus fails (the G left _Gsyscall or "
+      "another holds its scan bit): goto done")
+def _ylost(c: Ctx) -> Iterator[Any]:
+    gp = c.v.s("y.g")
+    yield c.X.not_(c.X.and_(gp != 0, c.v.G(gp, "status") == st._Gsyscall))
+    c.u.s("y.m", 0)
+    c.u.s("y.g", 0)
+    c.goto("retake.incidlelocked+")
 
 
 def recheck_and_check(c: Ctx, recheck: bool = True) -> Iterator[Any]:
@@ -442,9 +455,13 @@ ROUTINES: dict[str, tuple[list[str], str]] = {
     ], "y.run"),
 }
 ALTERNATIVES = {
+    "retake.block.lost": "retake.block.cas",
     "exitsyscallTryGetP.nopidle": "exitsyscallTryGetP.pidle",
     "exitsyscall0.globrunqput": "exitsyscall0.pidleget",
 }
+# Steps owed strong fairness beyond the scheduler's and sysmon's per-P visits (read by
+# entersys.oracle.liveness): the winning scan-bit CAS of retake (see retake.block.cas).
+STRONGLY_FAIR = ("retake.block.cas",)
 PLACES = list(_old_design.PLACES)  # the same places: idle, user code, the call, the actors
 LOCKED_ROUTINES = ("reentersyscall", "exitsyscall", "exitsyscallTryGetP", "entersyscallblock")
 

@@ -19,11 +19,11 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from entersys.model import status as st
-from entersys.model.program import Program
+from entersys.model.program import SYSMON, Program
 from entersys.oracle.explore import ACTORS, Explorer, ExploreResult, State, itf
 from entersys.results import CheckResult, Counterexample, TraceStep, Verdict
 
@@ -41,33 +41,69 @@ STRONG_STEPS = ("gosched", "runSafePointFn.user", "runSafePointFn.sched")
 # again is scheduled eventually, i.e. `schedule(g)` is owed strong fairness per G.
 QUEUE_STEPS = ("schedule",)
 # sysmon visits every P on each pass (proc.go retake's loop over allp): its per-P steps
-# are owed strong fairness per P, so that sampling one P cannot starve another's retake.
+# (every sysmon step instantiated per P, i.e. whose first parameter is "p": the old
+# design's retake.preempt/sample/decide, the new design's retake.pick, retake.preempt26 and
+# sysmon.timeout) are owed strong fairness per P, so that sampling one P cannot starve
+# another's retake. Derived from the steps by sysmon_p_steps(); this is the old design's.
 SYSMON_P_STEPS = ("retake.preempt", "retake.sample", "retake.decide")
 ENV = "env"
 
 
+def env_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's environment steps: ENV_STEPS and a design's version of one
+    (the Go 1.26+ `stw.begin26` is stopTheWorldWithSema's start as `stw.begin` is)."""
+    return tuple(n for n in prog.steps if n.rstrip("0123456789") in ENV_STEPS)
+
+
+def sysmon_p_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's sysmon steps instantiated per P (first parameter "p"): the
+    steps of retake's visit of one P, owed strong fairness per P."""
+    return tuple(n for n, s in prog.steps.items()
+                 if s.actor == SYSMON and s.params[:1] == ("p",))
+
+
+def timed_steps(prog: Program) -> tuple[str, ...]:
+    """Names of the program's other sysmon steps with a `bit` parameter: bit = 1 is "10 ms
+    have passed" (a syscall that lasted a sysmon period; Go 1.26+ retake's re-check after
+    winning the scan bit, go1.27.3 proc.go retake). Time passes, so the bit = 1 instance
+    is owed strong fairness (one class per step)."""
+    return tuple(n for n, s in prog.steps.items()
+                 if s.actor == SYSMON and "bit" in s.params and s.params[:1] != ("p",))
+
+
 def prepare(ex: Explorer) -> None:
     """Number the fairness actors of `ex` before Explorer.run(record_actors=True): each M,
-    sysmon, W, F, the GC (weak fairness), each M's preemption (strong fairness), and the
-    environment (none)."""
-    ms, gs, ps = ex.prog.cfg.ms, ex.prog.cfg.gs, ex.prog.cfg.ps
+    sysmon, W, F, the GC (weak fairness), each M's preemption, each G's turn in the run
+    queue, sysmon's visit of each P, its timed (10 ms) choices and the design's
+    STRONGLY_FAIR steps (strong fairness), and the environment (none)."""
+    prog = ex.prog
+    ms, gs, ps = prog.cfg.ms, prog.cfg.gs, prog.cfg.ps
+    per_p, timed, env = sysmon_p_steps(prog), timed_steps(prog), env_steps(prog)
+    fair = tuple(n for n in getattr(prog.module, "STRONGLY_FAIR", ()) if n in prog.steps)
     base = [f"M{i}" for i in range(ms)] + list(ACTORS)
     ex.actor_names = (base + [f"M{i}.{k}" for i in range(ms) for k in ("gosched", "safepoint")]
                       + [f"G{j}.schedule" for j in range(gs)]
-                      + [f"sysmon.P{j}.{k.split('.')[1]}" for j in range(ps)
-                         for k in SYSMON_P_STEPS] + [ENV])
+                      + [f"sysmon.P{j}.{k.split('.', 1)[1]}" for j in range(ps)
+                         for k in per_p]
+                      + [f"sysmon.{k.split('.', 1)[1]}.10ms" for k in timed]
+                      + [f"{k}.fair" for k in fair] + [ENV])
+    timed_base = len(base) + 2 * ms + gs + len(per_p) * ps
     actor_of = {}
-    for inst in ex.prog.instances():
+    for inst in prog.instances():
         name, kind = inst.step.name, inst.step.actor
-        if name in ENV_STEPS:
+        if name in env:
             actor_of[inst] = len(ex.actor_names) - 1
         elif name in STRONG_STEPS:
             actor_of[inst] = len(base) + 2 * inst.m + (name != "gosched")
         elif name in QUEUE_STEPS:
             actor_of[inst] = len(base) + 2 * ms + inst.args[0] - 1
-        elif name in SYSMON_P_STEPS:
-            actor_of[inst] = (len(base) + 2 * ms + gs + len(SYSMON_P_STEPS) * (inst.args[0] - 1)
-                              + SYSMON_P_STEPS.index(name))
+        elif name in per_p:
+            actor_of[inst] = (len(base) + 2 * ms + gs + len(per_p) * (inst.args[0] - 1)
+                              + per_p.index(name))
+        elif name in timed and inst.args[inst.step.params.index("bit")] == 1:
+            actor_of[inst] = timed_base + timed.index(name)
+        elif name in fair:
+            actor_of[inst] = timed_base + len(timed) + fair.index(name)
         else:
             actor_of[inst] = inst.m if inst.m >= 0 else base.index(kind)
     ex.actor_of = actor_of
@@ -129,7 +165,16 @@ def _psyscall(ex: Explorer, j: int) -> Pending | None:
     if not ex.prog.cfg.sysmon:
         return None
     pos = ex.L.pname[j]["status"]
-    return lambda s: s[pos] == st._Psyscall
+    if ex.prog.design != "scanbit":
+        return lambda s: s[pos] == st._Psyscall
+    # Go 1.26+: no _Psyscall; the P stays _Prunning, wired to an M whose G is in _Gsyscall
+    # (setBlockOnExitSyscall's test, go1.27.3 proc.go)
+    L = ex.L
+    pm, curg = L.pname[j]["m"], [L.mname[i]["curg"] for i in range(L.cfg.ms)]
+    gst = [L.gname[k]["status"] for k in range(L.cfg.gs)]
+    sys = (st._Gsyscall, st._Gscansyscall)
+    return lambda s: (s[pos] == st._Prunning and s[pm] != 0 and s[curg[s[pm] - 1]] != 0
+                      and s[gst[s[curg[s[pm] - 1]] - 1]] in sys)
 
 
 def _m_exhausted(ex: Explorer) -> Pending:
@@ -154,8 +199,9 @@ PROPERTIES: list[LivenessProperty] = [
                      "stopTheWorld waits forever for a P", "", _stw),
     LivenessProperty("LIVE-FOREACHP", "forEachP eventually finishes",
                      "forEachP waits forever for a P to run its fn", "", _foreachp),
-    LivenessProperty("LIVE-RETAKE", "a P left in _Psyscall is eventually retaken or "
-                     "reacquired", "a P stays in _Psyscall forever while its M blocks: "
+    LivenessProperty("LIVE-RETAKE", "a P left in _Psyscall (Go 1.26+: _Prunning under a "
+                     "G in _Gsyscall) is eventually retaken or reacquired",
+                     "a P stays in _Psyscall forever while its M blocks: "
                      "sysmon never takes it back (it can never deep-sleep, and the P's "
                      "work waits on the blocked call)", "p", _psyscall),
 ]
@@ -509,8 +555,10 @@ def _timer_edges(ex: Explorer, res: ExploreResult) -> Any:
     edge table with the new actors (computed with numpy over the CSR)."""
     assert res.edges is not None and res.edge_actors is not None
     env_id = len(ex.actor_names) - 1
+    # sysmon's per-P visits and a design's "10 ms passed" classes (timed_steps) are the
+    # clock's edges, in both designs
     timer_ids = {k for k, n in enumerate(ex.actor_names)
-                 if n.startswith("sysmon.P")}
+                 if n.startswith("sysmon.P") or n.endswith(".10ms")}
     sysmon_id = ex.actor_names.index("sysmon") if "sysmon" in ex.actor_names else -1
     ypc, wait = ex.L.index["y.pc"], ex.L.index["sysmonwait"]
     asleep = ex.prog.labels["y.sleep"]
@@ -569,7 +617,6 @@ def bounded_stalls(lr: LivenessRun) -> list[tuple[LivenessProperty, Stall]]:
     held = [p for p, la in lr.lassos if la is None]
     if not held:
         return []
-    from dataclasses import replace
 
     timer = _timer_edges(ex, res)
     env_id = len(ex.actor_names) - 1
@@ -593,7 +640,6 @@ def stall_records(lr: LivenessRun, stalls: list[tuple[LivenessProperty, Stall]],
     with the number of sysmon periods, the lasso without the timer (step labels, the loop
     start) and what it means. A finding Go has by design is an expected verdict: it never
     changes the exit code."""
-    from dataclasses import replace
 
     ex = lr.explorer
     untimed = replace(lr.run, edge_actors=_timer_edges(ex, lr.run))

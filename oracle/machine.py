@@ -4,19 +4,21 @@ It reaches configurations too large for the explorer (e.g. 4 Ms, 3 Ps, 6 Gs)."""
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from entersys.model.invariants import Invariant
 from entersys.model.ops import CONCRETE
-from entersys.model.program import Instance, Program
+from entersys.model.program import PC_FIELD, Instance, Program
 from entersys.model.state import View, initial_state
 from entersys.oracle.compiled import CompiledProgram
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, settings, target
 from hypothesis import strategies as hst
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -30,10 +32,17 @@ class InvariantViolated(AssertionError):
         self.inv, self.trace = inv, trace
 
 
-def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedStateMachine]:
+def make_machine(prog: Program, engine: str = "compiled",
+                 swarm: bool = False) -> type[RuleBasedStateMachine]:
     """The state machine class for `prog` (faithful or mutated). With engine="compiled"
     guards and effects run through the Z3-derived code (entersys.oracle.compiled), with
-    "interpreted" through Program.apply directly; both come from the same steps."""
+    "interpreted" through Program.apply directly; both come from the same steps.
+
+    `swarm`: swarm testing (Groce et al., ISSTA 2012) over the protocol's actors and
+    steps: each run first draws a set of actors (M0, M1, ..., sysmon, W, F, GC) and of
+    step names it switches off; a switched-off step is taken only when nothing else is
+    enabled, so a run still never ends early. Runs that leave out the actors and steps
+    that crowd a race window reach it far more often than uniform random walks."""
     by_step: dict[str, list[Instance]] = {}
     for inst in prog.instances():
         by_step.setdefault(inst.step.name, []).append(inst)
@@ -51,10 +60,8 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
             n[pos] = val
         return n
 
-    def _enabled(prog: Program, inst: Instance, s: list[int]) -> bool:
-        return successor(inst, s) is not None
-
     ns: dict[str, Any] = {}
+    all_insts = prog.instances()
 
     def __init__(self: Any) -> None:
         RuleBasedStateMachine.__init__(self)
@@ -64,14 +71,91 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
 
     ns["__init__"] = __init__
     ns["runs"] = 0
+    ns["off"] = frozenset()              # swarm: actors and step names switched off
+    ns["cache"] = ((), {}, False)        # (state, step name -> enabled, any allowed)
 
-    def make_rule(name: str, insts: list[Instance]) -> Any:
-        @precondition(lambda self: any(_enabled(prog, i, self.state) for i in insts)
-                      or finished(self))
+    def actor(inst: Instance) -> str:
+        return f"M{inst.m}" if inst.m >= 0 else inst.step.actor
+
+    def allowed(self: Any, inst: Instance) -> bool:
+        return inst.step.name not in self.off and actor(inst) not in self.off
+
+    def table(self: Any) -> tuple[dict[str, list[tuple[Instance, list[int]]]], bool]:
+        """The enabled instances of the current state with their successors, by step
+        name, and whether one of them is allowed by swarm; computed once per state."""
+        key = tuple(self.state)
+        if self.cache[0] != key:
+            by: dict[str, list[tuple[Instance, list[int]]]] = {}
+            for i in all_insts:
+                if (n := successor(i, self.state)) is not None:
+                    by.setdefault(i.step.name, []).append((i, n))
+            self.cache = (key, by, any(allowed(self, i) for en in by.values()
+                                       for i, _ in en))
+        return self.cache[1], self.cache[2]
+
+    def usable(self: Any, name: str) -> list[tuple[Instance, list[int]]]:
+        """Enabled instances of step `name` that this run may take: those swarm did not
+        switch off, or all of them when everything enabled is switched off."""
+        by, some = table(self)
+        en = by.get(name, [])
+        if not self.off or not some:
+            return en
+        return [(i, n) for i, n in en if allowed(self, i)]
+
+    if swarm:
+        actors = sorted({actor(i) for i in all_insts})
+        names = sorted(by_step)
+
+        @initialize(seed=hst.integers(0, 2**32 - 1))
+        def swarm_off(self: Any, seed: int) -> None:
+            # a fair coin per actor and per step name, from one drawn seed (Hypothesis's
+            # own draws of sets or booleans lean towards small or constant choices)
+            rnd = random.Random(seed)
+            self.off = frozenset(n for n in actors + names if rnd.random() < 0.5)
+        ns["swarm_off"] = swarm_off
+
+        # one rule over every enabled instance: the run, not Hypothesis's choice among
+        # rules, decides which actors take part, and the instance is drawn uniformly
+        @precondition(lambda self: bool(table(self)[0]) or finished(self))
+        @rule(data=hst.data())
+        def step(self: Any, data: Any) -> None:
+            by, some = table(self)
+            enabled = [x for en in by.values() for x in en
+                       if not some or allowed(self, x[0])]
+            if not enabled:  # finished: a new episode
+                self.state = list(initial_state(prog.layout, prog.labels))
+                self.trace.append("(restart)")
+                return
+            before = self.state
+            inst, self.state = enabled[data.draw(hst.integers(0, len(enabled) - 1),
+                                                 label="instance")]
+            self.trace.append(inst.label)
+            me = actor(inst)
+            if any(before[k] != self.state[k] for k in owners) and \
+                    any(before[pc] in inside for who, pc in pcs if who != me):
+                self.interleaved += 1
+        ns["step"] = step
+
+        # Targeted property-based testing (hypothesis.target): runs in which an actor
+        # changes a P's status or owner while another is inside a routine (an M in
+        # reentersyscall or exitsyscall, sysmon between its racy reads and its CAS, ...:
+        # the protocol's race windows) are favoured and mutated further.
+        inside = {prog.labels[n] for seq, _ in prog.routines.values() for n in seq
+                  if n in prog.labels}
+        pcs = [(f"M{i}", prog.layout.mname[i]["pc"]) for i in range(prog.cfg.ms)] + [
+            (a, prog.layout.index[f]) for a, f in PC_FIELD.items()]
+        owners = [prog.layout.pname[j][f] for j in range(prog.cfg.ps) for f in ("status", "m")]
+        ns["interleaved"] = 0
+
+        def teardown(self: Any) -> None:
+            target(self.interleaved, label="actor steps inside syscall windows")
+        ns["teardown"] = teardown
+
+    def make_rule(name: str) -> Any:
+        @precondition(lambda self: bool(usable(self, name)) or finished(self))
         @rule(data=hst.data())
         def run(self: Any, data: Any) -> None:
-            enabled = [(i, n) for i in insts
-                       if (n := successor(i, self.state)) is not None]
+            enabled = usable(self, name)
             if not enabled:  # finished: a new episode
                 self.state = list(initial_state(prog.layout, prog.labels))
                 self.trace.append("(restart)")
@@ -81,20 +165,19 @@ def make_machine(prog: Program, engine: str = "compiled") -> type[RuleBasedState
             self.trace.append(inst.label)
         # One name for every step rule: Hypothesis's swarm testing switches rules on and off
         # by name, and switching off the only enabled step would end the run with
-        # InvalidDefinition instead of exploring it.
+        # InvalidDefinition instead of exploring it (make_machine's `swarm` does it safely).
         run.__name__ = "step"
         return run
 
-    for k, (name, insts) in enumerate(by_step.items()):
+    for k, name in enumerate(() if swarm else by_step):
         # the index keeps names apart that differ only in punctuation (incidlelocked-/+)
-        ns[f"step{k}_" + re.sub(r"\W", "_", name)] = make_rule(name, insts)
+        ns[f"step{k}_" + re.sub(r"\W", "_", name)] = make_rule(name)
 
-    all_insts = prog.instances()
     deadlock = Invariant("DEADLOCK", "no step enabled in a state that is not an intended "
                          "terminal state", lambda p, v: True)
 
     def stuck(self: Any) -> bool:
-        return not any(successor(i, self.state) is not None for i in all_insts)
+        return not table(self)[0]
 
     @invariant()
     def inv_deadlock(self: Any) -> None:
@@ -134,11 +217,13 @@ class MachineRun:
 
 
 def hunt(prog: Program, max_examples: int = 200, steps: int = 60, seed: int | None = 0,
-         engine: str = "compiled", shrink: bool = False) -> MachineRun:
+         engine: str = "compiled", shrink: bool = False, swarm: bool = False) -> MachineRun:
     """Run the machine; return the first invariant violation and how many examples
-    (state-machine runs) Hypothesis needed (shrinking, when asked for, included)."""
-    machine = make_machine(prog, engine)
-    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+    (state-machine runs) Hypothesis needed (shrinking, when asked for, included).
+    `swarm`: see make_machine."""
+    machine = make_machine(prog, engine, swarm)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.target] if swarm else []) + (
+        [Phase.shrink] if shrink else [])
     conf = settings(max_examples=max_examples, stateful_step_count=steps, database=None,
                     deadline=None, derandomize=seed is not None, print_blob=False,
                     phases=phases, suppress_health_check=list(HealthCheck))
