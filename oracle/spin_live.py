@@ -19,13 +19,15 @@ Where SPIN's fairness differs from ours: SPIN has no strong fairness. One case i
 exactly in the claim: for LIVE-RUN (G j), `schedule(j)` (QUEUE_STEPS, strongly fair per
 G) makes G j running, so it is never taken on a cycle where G j stays runnable, and its
 strong fairness there means it is disabled in every state of the cycle: the claim's
-branch for G j also requires every `schedule(j)` guard false. Otherwise: The steps we owe
+branch for G j also requires every `schedule(j)` guard false. Otherwise the steps we owe
 strong fairness (liveness.STRONG_STEPS per M, QUEUE_STEPS per G, SYSMON_P_STEPS per P) are
 ordinary steps of their M's or sysmon's process here, so SPIN accepts cycles that starve
 one of them while its process steps otherwise; and our M actor's weak fairness excludes
-those steps while SPIN's process includes them. Every cycle SPIN finds is therefore
-replayed under our fairness: a cycle that is not fair for us is reported as SPIN's
-disagreement (an inconclusive record), never as a violation.
+those steps while SPIN's process includes them. Every cycle SPIN finds (up to MAX_TRAILS
+of them, `pan -e`) is therefore replayed under our fairness: the first that is fair for us
+is the violation; if none is, the record is inconclusive (SPIN's disagreement), never a
+violation, and if SPIN finds no cycle at all the properties hold (a cycle fair for us is
+fair for SPIN's weaker fairness too, as long as the strong steps are the only difference).
 
 The property is one never claim with a branch per (property, G or P): `<>[] (pending &&
 !exhausted && !envmoved)` for each, where `exhausted` is liveness._m_exhausted (no claim
@@ -49,6 +51,8 @@ from entersys.oracle.explore import Explorer, normalize_ticks
 from entersys.oracle.spin import SpinError, _build_pan, _parse, check_tools, memory_limit, prepare
 
 LIVE_TIMEOUT = 900.0
+MAX_TRAILS = 20
+ORDERS: tuple[tuple[str, ...], ...] = ((), ("-t_reverse",))  # pan search orders tried
 
 
 @dataclass
@@ -121,6 +125,7 @@ class LiveRun:
     complete: bool = True
     prefix: list[int] = field(default_factory=list)   # instance numbers before the cycle
     cycle: list[int] = field(default_factory=list)    # instance numbers of the cycle
+    lassos: list[tuple[list[int], list[int]]] = field(default_factory=list)  # every trail
     states: int = 0
     transitions: int = 0
     seconds: float = 0.0
@@ -132,10 +137,12 @@ class LiveRun:
 
 
 def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
-             max_depth: int = 200_000, timeout: float = LIVE_TIMEOUT) -> LiveRun:
-    """Search the program for a fair acceptance cycle of any LIVE-* claim (`pan -a -f`,
-    partial-order reduction off: -DNOREDUCE). Raises SpinError if a tool fails or the
-    search does not finish."""
+             max_depth: int = 200_000, timeout: float = LIVE_TIMEOUT,
+             max_trails: int = MAX_TRAILS, order: tuple[str, ...] = ()) -> LiveRun:
+    """Search the program for fair acceptance cycles of the LIVE-* claim (`pan -a -f`,
+    partial-order reduction off: -DNOREDUCE), keeping the first `max_trails` trails
+    (`-e -c`): a cycle SPIN finds may be unfair under our strong fairness, and the next
+    may not be. Raises SpinError if a tool fails or the search does not finish."""
     check_tools()
     ex = Explorer(prog, symmetry=False)
     src, cl, procs = generate_live(prog, ex)
@@ -150,7 +157,8 @@ def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
         shutil.copy(pan, d / "pan")
         t0 = time.perf_counter()
         try:
-            p = subprocess.run(["./pan", "-a", "-f", f"-m{max_depth}", f"-w{hash_bits}"],
+            p = subprocess.run(["./pan", "-a", "-f", "-e", f"-c{max_trails}", f"-m{max_depth}",
+                                f"-w{hash_bits}", *order],
                                cwd=d, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise SpinError(f"pan -a -f did not finish within {timeout:.0f} s") from None
@@ -161,15 +169,19 @@ def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
         _parse(sr)
         run.states, run.transitions, run.memory_mb = sr.states, sr.transitions, sr.memory_mb
         run.complete = sr.complete
-        if sr.errors and (d / "model.pml.trail").exists():
-            t = subprocess.run(["spin", "-t", "model.pml"], cwd=d, capture_output=True,
+        for n in range(1, max_trails + 1):
+            if not (d / f"model.pml{n}.trail").exists():
+                break
+            t = subprocess.run(["spin", f"-t{n}", "model.pml"], cwd=d, capture_output=True,
                                text=True, timeout=timeout)
-            run.found = True
             head, mark, tail = t.stdout.partition("START OF CYCLE")
             if not mark:
-                raise SpinError("SPIN's acceptance trail has no cycle")
-            run.prefix = [int(x) for x in re.findall(r"^\s*STEP (\d+)$", head, re.M)]
-            run.cycle = [int(x) for x in re.findall(r"^\s*STEP (\d+)$", tail, re.M)]
+                raise SpinError(f"SPIN's acceptance trail {n} has no cycle")
+            run.lassos.append(([int(x) for x in re.findall(r"^\s*STEP (\d+)$", head, re.M)],
+                               [int(x) for x in re.findall(r"^\s*STEP (\d+)$", tail, re.M)]))
+        run.found = bool(run.lassos)
+        if run.found:
+            run.prefix, run.cycle = run.lassos[0]
     return run
 
 
@@ -188,29 +200,48 @@ class LiveVerdict:
 
 
 def check_live(prog: Program, **kw: Any) -> LiveVerdict:
-    """run_live, then the lasso (if any) replayed through our interpreter and our
-    fairness, and named by the properties pending all along its cycle."""
+    """run_live, then its lassos (if any) replayed through our interpreter and our
+    fairness, and named by the properties pending all along their cycle; if none is fair
+    for us, once more in SPIN's reverse transition order (ORDERS)."""
+    first: LiveVerdict | None = None
+    for order in ORDERS:
+        run = run_live(prog, order=order, **kw)
+        if not run.found:
+            return LiveVerdict(run)
+        v = _replayed(prog, run)
+        first = first or v
+        if v.reproduces:
+            return v
+    assert first is not None
+    return first
+
+
+def _replayed(prog: Program, run: LiveRun) -> LiveVerdict:
+    """The first of the run's lassos that reproduces under our fairness, or its first."""
     from entersys.cmd_replay import reproduces
     from entersys.oracle.replay import replay
 
-    run = run_live(prog, **kw)
-    out = LiveVerdict(run)
-    if not run.found:
-        return out
     insts = prog.instances()
-    out.labels = [insts[k].label for k in run.prefix + run.cycle]
-    out.loop = len(run.prefix)
-    states = replay(prog, out.labels).states
-    for st in states:
-        normalize_ticks(prog.layout, st)
     ex = Explorer(prog, symmetry=False)
-    cyc = states[out.loop:]
     exhausted = live._m_exhausted(ex)
-    for c in run.claims:
-        pend = c.prop.make(ex, c.about if c.about is not None else 0)
-        if pend is not None and all(pend(tuple(s)) and not exhausted(tuple(s)) for s in cyc):
-            who = "" if c.about is None else f" ({c.prop.per.upper()}{c.about})"
-            out.pending.append(c.prop.id + who)
-    prop = out.pending[0].split()[0] if out.pending else "lasso"
-    out.reproduces, out.why = reproduces(prog, out.labels, prop, out.loop)
-    return out
+    first: LiveVerdict | None = None
+    for prefix, cycle in run.lassos:
+        v = LiveVerdict(run, [insts[k].label for k in prefix + cycle], len(prefix))
+        states = replay(prog, v.labels).states
+        for st in states:
+            normalize_ticks(prog.layout, st)
+        cyc = states[v.loop:]
+        for c in run.claims:
+            pend = c.prop.make(ex, c.about if c.about is not None else 0)
+            if pend is not None and all(pend(tuple(s)) and not exhausted(tuple(s))
+                                        for s in cyc):
+                who = "" if c.about is None else f" ({c.prop.per.upper()}{c.about})"
+                v.pending.append(c.prop.id + who)
+        prop = v.pending[0].split()[0] if v.pending else "lasso"
+        v.reproduces, v.why = reproduces(prog, v.labels, prop, v.loop)
+        first = first or v
+        if v.reproduces:
+            run.prefix, run.cycle = prefix, cycle
+            return v
+    assert first is not None
+    return first
