@@ -54,7 +54,7 @@ def test_emitted_swarm_runs_elsewhere_and_merges(cli, tmp_path) -> None:
     assert r.returncode == 0, r.stderr  # the mutant is refuted, as expected
     [rec] = json.loads(r.stdout)["results"]
     assert rec["verdict"] == "refuted" and rec["details"]["swarm"]["winner"] == 0
-    assert rec["details"]["swarm"]["complete_jobs"] == 1  # job 1 never ran
+    assert rec["details"]["swarm"]["states_per_job"][1] == 0  # job 1 never ran
     assert rec["counterexample"]["trace"]
 
 
