@@ -6,6 +6,7 @@ model.pml) to be run on other machines; `--swarm-merge DIR` merges their outputs
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -29,10 +30,14 @@ def spin_options(opts: argparse.Namespace, usage: type[Exception]) -> dict[str, 
         raise usage("--swarm, --swarm-dir and --swarm-merge need --engine spin")
     if n < 1 or n > 1000:
         raise usage("--swarm must be between 1 and 1000")
-    if opts.swarm_seconds <= 0:
-        raise usage("--swarm-seconds must be positive")
+    if not 0 < opts.swarm_seconds <= 86400:
+        raise usage("--swarm-seconds must be between 0 and 86400")
     if d and m:
         raise usage("--swarm-dir writes a swarm, --swarm-merge reads one: give one of them")
+    if d and Path(d).exists() and (not Path(d).is_dir() or any(Path(d).iterdir())):
+        raise usage(f"--swarm-dir {d}: not a new or empty directory")
+    if m and not (Path(m) / "jobs.json").is_file():
+        raise usage(f"--swarm-merge {m}: no jobs.json there (write one with --swarm-dir)")
     if opts.bitstate:
         raise usage("--swarm runs bitstate jobs already: drop --bitstate")
     return {"swarm": n, "swarm_dir": d, "swarm_merge": m, "swarm_seconds": opts.swarm_seconds}
