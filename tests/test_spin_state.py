@@ -51,6 +51,7 @@ def test_an_overflowing_byte_field_is_widened_and_the_run_repeated(monkeypatch) 
     prog = small()
     # make the decremented field a byte too (only it): its -1 must be caught, never wrapped
     monkeypatch.setattr(spin, "MINUS", re.compile(r"-(?!>)(?!1 \+ f_nmidlelocked\))"))
+    monkeypatch.setattr(spin, "_GEN_CACHE", {})  # models generated before the patch
     assert "byte f_nmidlelocked" in spin.generate(prog).source
     run = spin.run_spin(prog, hash_bits=20)
     assert run.widened == ["nmidlelocked"] and run.errors == 0 and run.complete
