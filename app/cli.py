@@ -120,6 +120,9 @@ def build_parser() -> _Parser:
                    help="threads of the native engine, or SPIN's cores (default 1)")
     e.add_argument("--bitstate", action="store_true",
                    help="SPIN's supertrace (bitstate hashing; --engine spin only)")
+    from entersys.cmd_spin_swarm import add_options as _swarm_options
+
+    _swarm_options(e)
     e.add_argument("--liveness", choices=("auto", "on", "off"), default="auto",
                    help="fair-lasso liveness checks (auto: when the graph without "
                         "symmetry is small enough)")
@@ -437,6 +440,9 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
         raise UsageError("--cores must be between 1 and 8")
     if opts.bitstate and opts.engine != "spin":
         raise UsageError("--bitstate needs --engine spin")
+    from entersys.cmd_spin_swarm import spin_options
+
+    spin_opts = spin_options(opts, UsageError)
     preflight({"--out": opts.out, "--dot": opts.dot, "--itf": opts.itf, **side_preflight(opts)})
     from entersys.progress import reporter
 
@@ -445,7 +451,8 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
                            max_states=opts.max_states,  # type: ignore[arg-type]
                            liveness={"auto": None, "on": True, "off": False}[opts.liveness],
                            user_invariants=user, engine=opts.engine,
-                           progress=tick, cores=opts.cores, bitstate=opts.bitstate)
+                           progress=tick, cores=opts.cores, bitstate=opts.bitstate,
+                           spin_options=spin_opts)
     tick.close()
     rec = run.result
     # liveness records (and bounded stalls, kind latency) beside the safety record

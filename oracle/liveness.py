@@ -29,6 +29,38 @@ from entersys.results import CheckResult, Counterexample, TraceStep, Verdict
 
 Pending = Callable[[State], bool]
 
+
+class Cond:
+    """A pending predicate as a formula over state fields: ("in", pos, values),
+    ("not", c), ("and", cs...), ("or", cs...). Callable on a concrete state (compiled once
+    to Python), and spelled in another language by `text` (entersys.oracle.spin_live
+    writes the same formula into SPIN's never claim)."""
+
+    def __init__(self, op: str, *args: Any) -> None:
+        self.op, self.args = op, args
+        self.fn: Pending = eval(  # noqa: S307 - our own generated expression
+            "lambda s: " + self.text(lambda pos: f"s[{pos}]", "and", "or", "not "))
+
+    def __call__(self, s: State) -> bool:
+        return bool(self.fn(s))
+
+    def text(self, field: Callable[[int], str], and_: str = "&&", or_: str = "||",
+             not_: str = "!") -> str:
+        if self.op == "in":
+            pos, vals = self.args
+            alts = [f"{field(pos)} == {v}" for v in sorted(vals)]
+            return "(" + (f" {or_} ".join(alts) if alts else "0 == 1") + ")"
+        if self.op == "not":
+            return f"({not_}{self.args[0].text(field, and_, or_, not_)})"
+        sep = f" {and_} " if self.op == "and" else f" {or_} "
+        parts = [c.text(field, and_, or_, not_) for c in self.args]
+        return "(" + (sep.join(parts) if parts else ("1 == 1" if self.op == "and"
+                                                     else "0 == 1")) + ")"
+
+
+def field_in(pos: int, *values: int) -> Cond:
+    return Cond("in", pos, frozenset(values))
+
 # Steps by which the environment starts a new round (a GC cycle's stop-the-world, a
 # forEachP, a stack scan). A stall that lasts only while such rounds restart forever is
 # not the runtime's fault: cycles may not use these steps, and they owe no fairness.
@@ -128,64 +160,62 @@ class LivenessProperty:
     title: str
     meaning: str   # what a fair violation means about the runtime, in one sentence
     per: str
-    make: Callable[[Explorer, int], Pending | None]
+    make: Callable[[Explorer, int], Cond | None]
 
 
-def _runnable(ex: Explorer, j: int) -> Pending:
-    pos = ex.L.gname[j]["status"]
-    waiting = (st._Grunnable, st._Gscanrunnable)
-    return lambda s: s[pos] in waiting
+def _runnable(ex: Explorer, j: int) -> Cond:
+    return field_in(ex.L.gname[j]["status"], st._Grunnable, st._Gscanrunnable)
 
 
-def _exiting(ex: Explorer, j: int) -> Pending:
+def _exiting(ex: Explorer, j: int) -> Cond:
     prog, L = ex.prog, ex.L
     labels = {prog.labels[x] for r in ("exitsyscall", "exitsyscall.slow")
               for x in prog.routines[r][0]}
     pairs = [(L.mname[i]["pc"], L.mname[i]["curg"]) for i in range(L.cfg.ms)]
-    return lambda s: any(s[pc] in labels and s[g] == j + 1 for pc, g in pairs)
+    return Cond("or", *[Cond("and", field_in(pc, *labels), field_in(g, j + 1))
+                        for pc, g in pairs])
 
 
-def _stw(ex: Explorer, _: int) -> Pending | None:
+def _stw(ex: Explorer, _: int) -> Cond | None:
     if not ex.prog.cfg.stw:
         return None
     gcw, wpc = ex.L.index["gcwaiting"], ex.L.index["w.pc"]
     stopped = ex.prog.labels["w.stopped"]
-    return lambda s: s[gcw] == 1 and s[wpc] != stopped
+    return Cond("and", field_in(gcw, 1), Cond("not", field_in(wpc, stopped)))
 
 
-def _foreachp(ex: Explorer, _: int) -> Pending | None:
+def _foreachp(ex: Explorer, _: int) -> Cond | None:
     if not ex.prog.cfg.foreachp:
         return None
     fpc = ex.L.index["f.pc"]
-    busy = {ex.prog.labels["f.scan"], ex.prog.labels["f.wait"]}
-    return lambda s: s[fpc] in busy
+    return field_in(fpc, ex.prog.labels["f.scan"], ex.prog.labels["f.wait"])
 
 
-def _psyscall(ex: Explorer, j: int) -> Pending | None:
+def _psyscall(ex: Explorer, j: int) -> Cond | None:
     if not ex.prog.cfg.sysmon:
         return None
     pos = ex.L.pname[j]["status"]
     if ex.prog.design != "scanbit":
-        return lambda s: s[pos] == st._Psyscall
+        return field_in(pos, st._Psyscall)
     # Go 1.26+: no _Psyscall; the P stays _Prunning, wired to an M whose G is in _Gsyscall
-    # (setBlockOnExitSyscall's test, go1.27.3 proc.go)
+    # (setBlockOnExitSyscall's test, go1.27.3 proc.go), spelled out over the Ms and Gs
     L = ex.L
-    pm, curg = L.pname[j]["m"], [L.mname[i]["curg"] for i in range(L.cfg.ms)]
-    gst = [L.gname[k]["status"] for k in range(L.cfg.gs)]
-    sys = (st._Gsyscall, st._Gscansyscall)
-    return lambda s: (s[pos] == st._Prunning and s[pm] != 0 and s[curg[s[pm] - 1]] != 0
-                      and s[gst[s[curg[s[pm] - 1]] - 1]] in sys)
+    alts = [Cond("and", field_in(L.pname[j]["m"], i + 1), field_in(L.mname[i]["curg"], k + 1),
+                 field_in(L.gname[k]["status"], st._Gsyscall, st._Gscansyscall))
+            for i in range(L.cfg.ms) for k in range(L.cfg.gs)]
+    return Cond("and", field_in(pos, st._Prunning), Cond("or", *alts))
 
 
-def _m_exhausted(ex: Explorer) -> Pending:
+def _m_exhausted(ex: Explorer) -> Cond:
     """A P on the idle list, a G queued, and no M parked: Go would create an M (newm in
     startm); the model's Ms are fixed, so no liveness claim is made in such a state."""
     L, idle = ex.L, ex.prog.labels["idle"]
     onidle = [L.pname[j]["onidle"] for j in range(L.cfg.ps)]
     qs = [L.gname[j]["q"] for j in range(L.cfg.gs)]
     pcs = [L.mname[i]["pc"] for i in range(L.cfg.ms)]
-    return lambda s: (any(s[k] for k in onidle) and any(s[k] for k in qs)
-                      and not any(s[k] == idle for k in pcs))
+    return Cond("and", Cond("or", *[Cond("not", field_in(k, 0)) for k in onidle]),
+                Cond("or", *[Cond("not", field_in(k, 0)) for k in qs]),
+                Cond("not", Cond("or", *[field_in(k, idle) for k in pcs])))
 
 
 PROPERTIES: list[LivenessProperty] = [

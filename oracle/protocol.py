@@ -80,7 +80,8 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
             progress: bool | Callable[[dict[str, Any]], None] = True,
             liveness: bool | None = None,
             user_invariants: tuple[str, list[Invariant]] | None = None,
-            engine: str = "python", cores: int = 1, bitstate: bool = False) -> Exploration:
+            engine: str = "python", cores: int = 1, bitstate: bool = False,
+            spin_options: dict[str, Any] | None = None) -> Exploration:
     """Safety (every invariant, deadlock, progress) over the symmetric graph, and, with
     `liveness` (None: when the graph without symmetry is small enough, see
     entersys.oracle.liveness.AUTO_LIMIT), the fair-lasso checks over the graph without
@@ -90,7 +91,9 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
 
     `engine`: `python` (the compiled Python engine), `native` (C generated from the same
     terms, `cores` threads) or `spin` (Promela generated from the same terms, run by SPIN;
-    `cores` > 1 its multi-core mode, `bitstate` its supertrace; safety and deadlocks only).
+    `cores` > 1 its multi-core mode, `bitstate` its supertrace, `spin_options` the swarm
+    options of entersys.oracle.spin_explore.explore_spin; safety and deadlocks, and with
+    `liveness` True SPIN's fair acceptance-cycle search).
     `progress` is whether to run the progress checks, or a callback that gets {states,
     transitions, depth, seconds, states_per_second, bytes, rss} during a native run (the
     checks then run too)."""
@@ -98,10 +101,11 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
         raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     extra = user_invariants[1] if user_invariants else []
     if engine == "spin":
-        from entersys.oracle.spin import explore_spin
+        from entersys.oracle.spin_explore import explore_spin
 
         return explore_spin(cfg, go, mutant, symmetry=symmetry, max_states=max_states,
-                            cores=cores, bitstate=bitstate, extra_invariants=extra)
+                            cores=cores, bitstate=bitstate, extra_invariants=extra,
+                            liveness=liveness, **(spin_options or {}))
     on_progress = progress if callable(progress) else None
     checks = bool(progress)
     with timed() as t:

@@ -1,0 +1,189 @@
+"""`entersys explore --engine spin`: SPIN's safety search (one run, or a swarm of
+bitstate runs), and with `--liveness on` its fair acceptance-cycle search, as the same
+records the other engines give. Trails are replayed through our steps before they are
+reported; SPIN's figures (states, memory, -DMEMLIM and why, state-vector layout) are in
+the details."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from entersys.model.invariants import Invariant
+from entersys.model.state import Config
+from entersys.oracle.explore import Explorer, ExploreResult, Violation
+from entersys.oracle.spin import SpinError, SpinRun, run_spin, trail_path
+from entersys.results import CheckResult, Counterexample, Verdict, timed
+
+
+def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
+                 max_states: int = 5_000_000, cores: int = 1, bitstate: bool = False,
+                 extra_invariants: list[Invariant] | None = None,
+                 liveness: bool | None = None, swarm: int = 0, swarm_dir: str | None = None,
+                 swarm_merge: str | None = None, swarm_seconds: float = 60.0) -> Any:
+    """The safety record (invariants and deadlocks; SPIN does not run our progress
+    checks) and, with `liveness` True, one liveness record (entersys.oracle.spin_live).
+    `swarm` N > 0 runs N diversified bitstate jobs `cores` at a time, each for at most
+    `swarm_seconds` (entersys.oracle.spin_swarm); with `swarm_dir` the swarm is written
+    there instead of run (the record is then inconclusive: nothing was verified); with
+    `swarm_merge` the outputs of an emitted swarm that ran elsewhere are merged."""
+    from entersys.model.mutants import MUTANTS
+    from entersys.oracle import spin_swarm
+    from entersys.oracle.protocol import GROUP, Exploration, build_program, replay_command
+
+    full = all(getattr(cfg, p) for p in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw"))
+    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+           + (f".{mutant}" if mutant else "") + ".spin")
+    title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
+             + (f", mutant {mutant}" if mutant else "") + ": every invariant, no deadlock (SPIN"
+             + (f" swarm of {swarm}" if swarm else "") + ")")
+    expected = Verdict.REFUTED if mutant else Verdict.HOLDS
+    replay = replay_command(cfg, go, mutant) + " --engine spin"
+    swarm_details: dict[str, Any] | None = None
+    with timed() as t:
+        prog = build_program(cfg, go, mutant)
+        invs = prog.invariants + (extra_invariants or [])
+        ex = Explorer(prog, symmetry=False, invariants=invs)
+        try:
+            if swarm_dir is not None:
+                jobs = spin_swarm.emit(prog, swarm, Path(swarm_dir), replay, invariants=invs)
+                rec = CheckResult(
+                    f"{GROUP}.{tag}", GROUP, title, "explore", Verdict.UNKNOWN, expected, t(),
+                    Counterexample(summary=f"swarm of {len(jobs)} jobs written to {swarm_dir}: "
+                                   f"run `sh {swarm_dir}/swarm.sh` (or swarm.sh K per job) "
+                                   "and merge with --swarm-merge"),
+                    {"engine": "spin", "swarm_dir": swarm_dir, "jobs": len(jobs)})
+                return Exploration(rec, ex, ExploreResult(complete=False))
+            if swarm_merge is not None:
+                jobs, sw = spin_swarm.merge(prog, Path(swarm_merge), invariants=invs)
+            elif swarm:
+                jobs, sw = spin_swarm.run_swarm(prog, swarm, cores=cores, seconds=swarm_seconds,
+                                                invariants=invs)
+            if swarm or swarm_merge is not None:
+                run = sw.merged()
+                swarm_details = sw.details(jobs)
+                bitstate = True
+            else:
+                run = run_spin(prog, cores=cores, bitstate=bitstate, invariants=invs)
+            cex, violated = _safety_cex(ex, prog, run, replay) if run.errors else (None, [])
+        except (SpinError, OSError, subprocess.SubprocessError) as e:
+            err = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", Verdict.ERROR,
+                              expected, t(), Counterexample(summary=f"SPIN failed: {e}"),
+                              {"engine": "spin"})
+            return Exploration(err, ex, ExploreResult(complete=False))
+    if cex is not None:
+        verdict = Verdict.REFUTED
+    elif not run.complete:
+        verdict = Verdict.UNKNOWN
+    else:
+        verdict = Verdict.HOLDS
+    details: dict[str, Any] = {
+        "engine": "spin", "states": run.states, "transitions": run.transitions,
+        "depth": run.depth, "explore_seconds": round(run.seconds, 3),
+        "states_per_second": round(run.states / run.seconds) if run.seconds else None,
+        "complete": run.complete, "symmetry": False, "cores": cores, "bitstate": bitstate,
+        "memory_mb": run.memory_mb, "state_vector_bytes": run.state_vector,
+        "bytes_per_state": round(run.bytes_per_state, 1), "hash_factor": run.hash_factor,
+        "spin_flags": run.flags, "violated": violated,
+        "memlim_mb": run.memlim_mb, "memlim": run.memlim_reason,
+        "state_fields": run.fields, "byte_fields": run.byte_fields,
+        "constant_fields": run.constant_fields, "widened_fields": run.widened,
+        "checks": "invariants and deadlocks (progress checks: native and python engines)"}
+    if swarm_details is not None:
+        details["swarm"] = swarm_details
+    live_recs: list[CheckResult] = []
+    if liveness and verdict == Verdict.HOLDS:
+        live_recs = [live_record(prog, cfg, go, mutant, tag, replay)]
+        details["liveness"] = f"SPIN pan -a -f ({live_recs[0].details.get('states')} states)"
+        if mutant and live_recs[0].verdict == Verdict.REFUTED:
+            verdict, cex = Verdict.REFUTED, live_recs[0].counterexample
+            violated = list(live_recs[0].details.get("violated", []))
+            details["violated"] = violated
+    else:
+        details["liveness"] = ("not checked (--liveness on runs SPIN's acceptance-cycle "
+                               "search)" if not liveness else "not run: safety refuted")
+    if mutant:
+        details["rule"] = MUTANTS[mutant].rule
+        details["trace_length"] = len(cex.trace) if cex else None
+    rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
+                      details)
+    return Exploration(rec, ex, ExploreResult(states=run.states, transitions=run.transitions,
+                                              depth=run.depth, complete=run.complete),
+                       live_recs)
+
+
+def _safety_cex(ex: Explorer, prog: Any, run: SpinRun,
+                replay: str) -> tuple[Counterexample, list[str]]:
+    if run.range_fault is not None:
+        raise SpinError(f"a step stored a value outside 0..255 into byte field "
+                        f"{run.range_fault} (rerun: the local run widens it)")
+    path = trail_path(ex, list(prog.instances()), run.trail or [])
+    last = path[-1][1]
+    if run.deadlock:
+        viol = Violation("DEADLOCK", "no step enabled in a state that is not an intended "
+                         "terminal state", last, "deadlock")
+        violated = ["DEADLOCK"]
+    else:
+        bad = ex.check_invariants(last)
+        if not bad:
+            raise SpinError("SPIN's trail ends in a state where every invariant holds")
+        viol = Violation(bad[0].id, bad[0].title, last)
+        violated = [i.id for i in bad]
+    rules = {name: s.rule for name, s in prog.steps.items()}
+    return ex.counterexample_of_path(path, viol, replay, rules, "SPIN's trail"), violated
+
+
+def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
+                replay: str) -> CheckResult:
+    """One record for all LIVE-* properties: holds (no fair acceptance cycle), refuted
+    (SPIN's lasso, replayed and fair under our fairness), or inconclusive (SPIN's lasso
+    is not fair under our fairness: SPIN has no strong fairness, see spin_live)."""
+    from entersys.oracle.explore import Explorer as Ex
+    from entersys.oracle.protocol import GROUP
+    from entersys.oracle.spin_live import check_live
+
+    title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
+             + (f", mutant {mutant}" if mutant else "")
+             + ": every LIVE-* property (SPIN, weak fairness per process)")
+    rid = f"{GROUP}.{tag}.LIVE"
+    with timed() as t:
+        try:
+            lv = check_live(prog)
+        except (SpinError, OSError, subprocess.SubprocessError, ValueError) as e:
+            return CheckResult(rid, GROUP, title, "liveness", Verdict.ERROR, Verdict.HOLDS,
+                               t(), Counterexample(summary=f"SPIN failed: {e}"),
+                               {"engine": "spin"})
+    details: dict[str, Any] = {
+        "engine": "spin", "states": lv.run.states, "transitions": lv.run.transitions,
+        "complete": lv.run.complete, "processes": lv.run.processes,
+        "claims": [c.prop.id + ("" if c.about is None else f"({c.about})")
+                   for c in lv.run.claims],
+        "spin_flags": lv.run.flags, "memory_mb": lv.run.memory_mb, "symmetry": False}
+    if not lv.run.found:
+        verdict = Verdict.HOLDS if lv.run.complete else Verdict.UNKNOWN
+        return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, t(), None,
+                           details)
+    ex = Ex(prog, symmetry=False)
+    path = trail_path(ex, list(prog.instances()),
+                      [k for k in lv.run.prefix + lv.run.cycle])
+    rules = {name: s.rule for name, s in prog.steps.items()}
+    prop = lv.pending[0] if lv.pending else "LIVE-?"
+    viol = Violation(prop.split()[0], f"pending forever on a cycle SPIN found ({prop})",
+                     path[-1][1], "liveness")
+    cex = ex.counterexample_of_path(path, viol, replay + " --liveness on", rules,
+                                    "SPIN's acceptance trail")
+    n = len(path) - 1
+    loop = lv.loop
+    if cex.itf is not None:
+        cex.itf["loop"] = loop - 1 if lv.run.cycle else n - 1
+    cycle = (f"steps {loop + 1}-{n} repeat forever" if lv.run.cycle else
+             f"after step {n} only the environment can step: the last state repeats forever")
+    cex.summary = (f"{prop.split()[0]} (liveness) violated: pending forever on a fair cycle "
+                   f"({', '.join(lv.pending) or 'no claim pending throughout'}). {cycle}. "
+                   f"Replay under entersys's fairness: {lv.why}")
+    cex.values = {"cycle": cycle, "loop_start_state": loop, "replay": lv.why}
+    details["violated"] = [p.split()[0] for p in lv.pending]
+    details["replay_reproduces"] = lv.reproduces
+    verdict = Verdict.REFUTED if lv.reproduces else Verdict.UNKNOWN
+    return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, t(), cex, details)
