@@ -74,13 +74,7 @@ def hunt(go: str, mid: str | None, depth: int = DEPTH, timeout_ms: int = 60_000)
 
 def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResult:
     if mid is not None and not safety_killable(mid):
-        return CheckResult(f"{GROUP}.go{go}.{mid}.z3", GROUP,
-                           f"mutant {mid} ({MUTANTS[mid].rule}): only a liveness check "
-                           "kills it; the Z3 engine checks invariants", "mutant",
-                           Verdict.NOT_APPLICABLE, Verdict.NOT_APPLICABLE, 0.0, None,
-                           {"engine": "z3", "reason": f"killed by {MUTANTS[mid].expect} "
-                            "(liveness), out of reach of bounded invariant checking",
-                            "rule": MUTANTS[mid].rule})
+        return lasso_record(go, mid, timeout_ms)
     with timed() as t:
         parts, run, tried, prog = hunt(go, mid, depth, timeout_ms)
     cex = None
@@ -105,6 +99,61 @@ def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResul
     details["rule"] = MUTANTS[mid].rule
     return CheckResult(f"{GROUP}.go{go}.{mid}.z3", GROUP,
                        f"Z3 bounded model checking kills mutant {mid} ({MUTANTS[mid].rule})",
+                       "mutant", verdict, Verdict.REFUTED, t(), cex, details)
+
+
+# Bounded lasso search for the mutants only a liveness check kills: stalls (a pending
+# state where only the environment can step) to STALL_DEPTH steps, then fair loops to
+# LOOP_DEPTH steps (the loop query is much larger: fairness per actor over every frame).
+STALL_DEPTH = 24
+LOOP_DEPTH = 14
+LASSO_PARTS = ("sysmon", "stw")  # a mutant without a configuration of its own
+
+
+def lasso_config(go: str, mid: str) -> Config:
+    return replace(MUTANTS[mid].config or with_parts(Config(1, 1, 1), LASSO_PARTS), go=go)
+
+
+def lasso_record(go: str, mid: str, timeout_ms: int = 60_000,
+                 stall_depth: int = STALL_DEPTH, loop_depth: int = LOOP_DEPTH) -> CheckResult:
+    """A liveness-only mutant: Z3 bounded lasso search (entersys.proofs.lasso_z3), the
+    lasso decoded into the explorer's record and confirmed by the lasso replay."""
+    from entersys.proofs import lasso_z3
+
+    tried: list[dict] = []
+    with timed() as t:
+        cfg = lasso_config(go, mid)
+        prog = build_program(cfg, go, mid)
+        search = lasso_z3.LassoSearch(prog, timeout_ms)
+        props = lasso_z3.properties(prog)
+        run = search.search(props, stall_depth, loops=False)
+        tried.append({"search": "stall", "status": run.status, "depth": run.depth,
+                      "seconds": round(run.seconds, 2)})
+        if run.status == "holds":
+            run = lasso_z3.LassoSearch(prog, timeout_ms).search(props, loop_depth)
+            tried.append({"search": "fair loop", "status": run.status, "depth": run.depth,
+                          "seconds": round(run.seconds, 2)})
+        if run.status == "refuted":
+            lasso_z3.confirm(prog, run)
+    details: dict[str, Any] = {
+        "engine": "z3", "rule": MUTANTS[mid].rule,
+        "method": "bounded lasso search (liveness to safety, QF_BV): a pending state that "
+                  "repeats in tick normal form with every weakly fair actor enabled "
+                  "throughout the loop stepping in it (entersys.oracle.liveness's "
+                  "fairness), or a pending stall",
+        "searches": tried, "depth": run.depth,
+        "config": f"{cfg.ms}m{cfg.ps}p{cfg.gs}g",
+        "solver_seconds": round(sum(x["seconds"] for x in tried), 2)}
+    cex = None
+    verdict = {"refuted": Verdict.REFUTED, "holds": Verdict.HOLDS}.get(run.status,
+                                                                       Verdict.UNKNOWN)
+    if run.status == "refuted":
+        cex = lasso_z3.counterexample(prog, run, replay_command(go, mid))
+        details.update(violated=[run.property], killed_by=run.property,
+                       kill_kind="liveness", about=run.about or None,
+                       trace_length=len(run.labels))
+    return CheckResult(f"{GROUP}.go{go}.{mid}.z3", GROUP,
+                       f"Z3 bounded lasso search kills mutant {mid} ({MUTANTS[mid].rule})",
                        "mutant", verdict, Verdict.REFUTED, t(), cex, details)
 
 

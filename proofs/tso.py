@@ -285,31 +285,41 @@ CASES = (  # (model, memory model, expected verdict)
 )
 
 
+def applies(go: str) -> bool:
+    """Whether Go `go` has the R8 store->load handshake this group checks (the old
+    design; Go 1.26+ reads gcwaiting before the G's status switch, see CASES)."""
+    return window_program(go).design == "psyscall"
+
+
 def records(go: str, depth: int = 10, timeout_ms: int = TIMEOUT_MS) -> list[CheckResult]:
-    out = []
-    for mutant, mm, expected in CASES:
-        with timed() as t:
-            prog = window_program(go, mutant)
-            run = check(prog, mm == "tso", depth, timeout_ms)
-        verdict = {"holds": Verdict.HOLDS, "refuted": Verdict.REFUTED}.get(run.status,
-                                                                            Verdict.UNKNOWN)
-        cex = None
-        if run.status == "refuted":
-            cex = Counterexample(
-                summary=f"{', '.join(run.violated)} violated under {mm.upper()} after "
-                        f"{len(run.labels)} actions from M0 at {WINDOW_AT}"
-                        + (f"; buffered: {'; '.join(run.buffered)}" if run.buffered else ""),
-                trace=[TraceStep(k, lab.split(":", 1)[0], lab.split(":", 1)[-1], "", {}, {})
-                       for k, lab in enumerate(run.labels, 1)],
-                replay=f"entersys verify --only protocol --go {go}")
-        name = mutant or "faithful"
-        out.append(CheckResult(
-            f"{GROUP}.go{go}.tso.{name}.{mm}", GROUP,
-            f"Go {go} R8 store->load handshake, {name}, under {mm.upper()}", "tso", verdict,
-            expected, t(), cex,
-            {"method": "bounded model checking of the handshake window (Z3, QF_BV), "
-                       f"store buffers of {SLOTS} entries" if mm == "tso" else
-                       "bounded model checking of the handshake window (Z3, QF_BV)",
-             "depth": run.depth, "memory_model": mm, "solver_seconds": round(run.seconds, 3),
-             "buffered_stores": run.buffered, "violated": run.violated}))
-    return out
+    return [case_record(go, k, depth, timeout_ms) for k in range(len(CASES))]
+
+
+def case_record(go: str, case: int, depth: int = 10,
+                timeout_ms: int = TIMEOUT_MS) -> CheckResult:
+    """The record of CASES[case] for Go `go`: one bounded check of the handshake window."""
+    mutant, mm, expected = CASES[case]
+    with timed() as t:
+        prog = window_program(go, mutant)
+        run = check(prog, mm == "tso", depth, timeout_ms)
+    verdict = {"holds": Verdict.HOLDS, "refuted": Verdict.REFUTED}.get(run.status,
+                                                                        Verdict.UNKNOWN)
+    cex = None
+    if run.status == "refuted":
+        cex = Counterexample(
+            summary=f"{', '.join(run.violated)} violated under {mm.upper()} after "
+                    f"{len(run.labels)} actions from M0 at {WINDOW_AT}"
+                    + (f"; buffered: {'; '.join(run.buffered)}" if run.buffered else ""),
+            trace=[TraceStep(k, lab.split(":", 1)[0], lab.split(":", 1)[-1], "", {}, {})
+                   for k, lab in enumerate(run.labels, 1)],
+            replay=f"entersys verify --only protocol --go {go}")
+    name = mutant or "faithful"
+    return CheckResult(
+        f"{GROUP}.go{go}.tso.{name}.{mm}", GROUP,
+        f"Go {go} R8 store->load handshake, {name}, under {mm.upper()}", "tso", verdict,
+        expected, t(), cex,
+        {"method": "bounded model checking of the handshake window (Z3, QF_BV), "
+                   f"store buffers of {SLOTS} entries" if mm == "tso" else
+                   "bounded model checking of the handshake window (Z3, QF_BV)",
+         "depth": run.depth, "memory_model": mm, "solver_seconds": round(run.seconds, 3),
+         "buffered_stores": run.buffered, "violated": run.violated})
