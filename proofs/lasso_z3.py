@@ -77,6 +77,7 @@ class _LazyPredicate:
     def __init__(self, name: str, pred: Callable[[Any], bool]) -> None:
         self.name, self.pred = name, pred
         self.learned: dict[tuple[tuple[int, int], ...], bool] = {}
+        self.added: set[tuple[tuple[tuple[int, int], ...], int]] = set()  # (key, frame)
 
     def var(self, k: int) -> Any:
         return z3.Bool(f"{self.name}@{k}")
@@ -270,13 +271,11 @@ class LassoSearch:
 
     def _add_lemmas(self, s: z3.Solver, preds: list[_LazyPredicate]) -> None:
         for lp in preds:
-            done = getattr(lp, "_added", set())
             for key, val in lp.learned.items():
                 for k in range(len(self.frames)):
-                    if (key, k) not in done:
+                    if (key, k) not in lp.added:
                         s.add(lp.lemma(key, val, self._frame(k), k, self.bv))
-                        done.add((key, k))
-            lp._added = done  # type: ignore[attr-defined]
+                        lp.added.add((key, k))
 
     def _decode(self, m: z3.ModelRef, K: int, stall: bool, pid: str, about: str,
                 t0: float, queries: int) -> LassoRun:
