@@ -308,7 +308,8 @@ def cti(tr: Transition, strengthening: list[Candidate], inv_id: str,
 
 
 def k_induction(tr: Transition, strengthening: list[Candidate], inv_id: str, max_k: int,
-                timeout_ms: int = TIMEOUT_MS) -> int | None:
+                timeout_ms: int = TIMEOUT_MS, log: Callable[[str], None] | None = None
+                ) -> int | None:
     """The least k in 2..max_k for which `inv_id` is k-inductive relative to the
     (inductive, initially true) strengthening, with its base case (the invariant holds in
     every state reachable within k - 1 steps) checked from the initial state; None if
@@ -340,6 +341,8 @@ def k_induction(tr: Transition, strengthening: list[Candidate], inv_id: str, max
         s.add(*[tr.at(c.term, frames[k]) for c in strengthening])
         s.add(z3.Not(tr.invariant(inv_id, frames[k])))
         r = s.check()
+        if log:
+            log(f"{inv_id}: {k}-induction step case {r}")
         if r == z3.unsat:
             return k
         if r != z3.sat:

@@ -151,7 +151,7 @@ class LassoSearch:
         return [self.bv(x) for x in out]
 
     def search(self, props: list[tuple[str, str, Callable[[Any], bool]]], depth: int,
-               loops: bool = True) -> LassoRun:
+               loops: bool = True, stalls: bool = True) -> LassoRun:
         """The shortest fair lasso (or stall) of any of `props` (id, about, pending
         predicate) within `depth` steps: one query per depth for all of them (`loops`
         False: stalls only, a much smaller query). Raises ValueError for a depth over
@@ -183,9 +183,11 @@ class LassoSearch:
             inloop: list[Any] = []
             if K > 0 and loops:
                 loop, inloop = self._loop(K, exh, norms)
-                goal.append(z3.Or(stall, loop))
-            else:
+                goal.append(z3.Or(stall, loop) if stalls else z3.And(z3.Not(stall), loop))
+            elif stalls:
                 goal.append(stall)
+            else:
+                continue
             for n, lp in enumerate(lazy):
                 pend = z3.And(*[z3.Implies(inloop[k], lp.var(k)) for k in range(len(inloop))])
                 goal.append(z3.Implies(which[n], z3.If(stall, lp.var(K), pend)))

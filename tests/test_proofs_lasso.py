@@ -1,0 +1,73 @@
+"""The Z3 bounded lasso search (entersys.proofs.lasso_z3) and the protocol group's
+obligations: a liveness-only mutant gets a Z3 counterexample decoded into the explorer's
+liveness record (numbered steps, the loop's start, ITF `loop`), confirmed by the project's
+lasso replay; the faithful model has no such stall to the same depth; a lasso that does
+not close is refused; the group's obligations run in a pool and come back in report order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from entersys.model.state import Config
+from entersys.oracle.protocol import build_program, with_parts
+from entersys.proofs import lasso_z3, protocol_suite
+from entersys.proofs.mutants_z3 import LASSO_PARTS
+
+# Y-no-timed-wake's explorer trace is 12 steps long; the stall search reaches it at 12.
+STALL_DEPTH = 12
+
+
+@pytest.mark.slow
+def test_liveness_mutant_killed_by_a_z3_stall(cli) -> None:
+    r = cli("mutants", "--engine", "z3", "--go", "1.26", "--only", "Y-no-timed-wake",
+            "--format", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (rec,) = json.loads(r.stdout)["results"]
+    assert rec["verdict"] == "refuted" and rec["details"]["engine"] == "z3"
+    assert rec["details"]["kill_kind"] == "liveness"
+    cex = rec["counterexample"]
+    assert cex["summary"].startswith("LIVE-STW (liveness) violated:")
+    trace = cex["trace"]
+    assert [s["index"] for s in trace] == list(range(1, len(trace) + 1))
+    assert cex["itf"]["loop"] == len(trace) == cex["values"]["loop_start_state"]
+    assert any(s["actor"] == "W" for s in trace) and trace[-1]["changes"]
+    assert "mutants --engine z3 --go 1.26 --only Y-no-timed-wake" in cex["replay"]
+
+
+@pytest.mark.slow
+def test_faithful_model_has_no_stall_where_the_mutant_has_one() -> None:
+    cfg = replace(with_parts(Config(1, 1, 1), LASSO_PARTS), go="1.26")
+    prog = build_program(cfg, "1.26")
+    run = lasso_z3.LassoSearch(prog).search(lasso_z3.properties(prog), STALL_DEPTH,
+                                            loops=False)
+    assert run.status == "holds" and run.depth == STALL_DEPTH
+
+
+def test_a_lasso_that_does_not_close_is_refused() -> None:
+    prog = build_program(with_parts(Config(1, 1, 1), ()), "1.26")
+    run = lasso_z3.LassoRun("refuted", 2, "LIVE-RUN", "G0", ["M0:startm(1)",
+                                                             "M0:schedule(1)"])
+    with pytest.raises(RuntimeError, match="does not replay"):
+        lasso_z3.confirm(prog, run)
+
+
+def test_properties_come_from_the_liveness_module() -> None:
+    from entersys.oracle import liveness
+
+    prog = build_program(replace(with_parts(Config(1, 2, 1), LASSO_PARTS), go="1.25"),
+                         "1.25")
+    props = lasso_z3.properties(prog)
+    assert {p for p, _, _ in props} <= {p.id for p in liveness.PROPERTIES}
+    assert ("LIVE-RETAKE", "P1") in [(p, a) for p, a, _ in props]
+    fair = lasso_z3.fairness(prog)
+    assert fair.weak & 1 and not fair.env & (fair.weak | fair.strong)
+
+
+def test_obligations_and_pool_order() -> None:
+    old, new = protocol_suite.obligations("1.25", 1), protocol_suite.obligations("1.27", 1)
+    assert [k for _, k, _ in old].count("tso") == 6 and ("1.25", "induction", None) in old
+    assert ("1.27", "bmc", "core") in new
+    out = protocol_suite.parallel_map(abs, [-3, 1, -2, 5, -8], [1, 3, 2, 0, 5])
+    assert out == [3, 1, 2, 5, 8]
