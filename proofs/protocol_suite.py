@@ -126,7 +126,7 @@ def obligations(go: str, ps: int) -> list[Obligation]:
     from entersys.proofs import tso
 
     if tso.applies(go):
-        out.extend((go, "tso", k) for k in range(len(tso.CASES)))
+        out.extend((go, "tso", k) for k in range(len(tso.cases(go))))
     return out
 
 
