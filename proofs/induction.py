@@ -263,7 +263,7 @@ def _vars_of(t: Any) -> set[int]:
 
 
 def prove(prog: Program, inv_ids: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
-          log: Callable[[str], None] | None = None, max_k: int = 4) -> InductionRun:
+          log: Callable[[str], None] | None = None, max_k: int = 3) -> InductionRun:
     """Prove the named invariants (default: all) of `prog` for every depth: by the
     Houdini strengthening, and a target it does not close by k-induction (k <= max_k)
     relative to it (its 1-step counterexample to induction is kept for the report)."""
