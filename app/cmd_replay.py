@@ -98,7 +98,7 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     who = {lab.split(":", 1)[0] for lab in taken}
 
     def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
-        return re.sub(r"(retake\.decide\(\d+),\d\)$", r"\1)", lab)
+        return re.sub(r"(retake\.decide\(p\d+),\d\)$", r"\1)", lab)
 
     done = {key(lab) for lab in taken}
     always: set[str] | None = None

@@ -178,8 +178,8 @@ class Driver:
         new = self.prog.design == "scanbit" if hasattr(self.prog, "design") else False
         try:
             s = self.ex.initial()
-            s = self._take(s, labels, "M0:startm(1)")
-            s = self._take(s, labels, "M0:schedule(1)")
+            s = self._take(s, labels, "M0:startm(p0)")
+            s = self._take(s, labels, "M0:schedule(g0)")
             s = self._take(s, labels, "M0:user.Syscall")
             if "gcwait" in shape:
                 # stop-the-world scanned the P before the G's syscall status was visible
@@ -193,20 +193,20 @@ class Driver:
                 s = self._drive(s, labels, "W", {"w.idle"})
             for ev in shape[1:]:
                 if ev == "steal" and new:
-                    s = self._take(s, labels, "sysmon:retake.pick(1)")
+                    s = self._take(s, labels, "sysmon:retake.pick(p0)")
                     s = self._drive(s, labels, "sysmon", {"retake.block.recheck"})
                     s = self._take(s, labels, "sysmon:retake.block.recheck(1)")
                     s = self._drive(s, labels, "sysmon", {"y.run"})
                 elif ev == "steal":
-                    s = self._take(s, labels, "sysmon:retake.decide(1,1)")
+                    s = self._take(s, labels, "sysmon:retake.decide(p0,1)")
                     s = self._drive(s, labels, "sysmon", {"y.run"})
                 elif ev == "stw":
                     s = self._stw_scan(s, labels, new)
                     s = self._drive(s, labels, "W", {"w.idle"})
                 elif ev == "other":
                     # the stolen P went to another G that is now in a syscall on it
-                    s = self._take(s, labels, "M1:startm(1)")
-                    s = self._take(s, labels, "M1:schedule(2)")
+                    s = self._take(s, labels, "M1:startm(p0)")
+                    s = self._take(s, labels, "M1:schedule(g1)")
                     s = self._take(s, labels, "M1:user.Syscall")
                     s = self._drive(s, labels, "M1", {"sys"})
             s = self._take(s, labels, "M0:syscall.return")
@@ -225,7 +225,7 @@ class Driver:
 
     def _stw_scan(self, s: State, labels: list[str], new: bool) -> State:
         s = self._take(s, labels, "W:stw.begin26" if new else "W:stw.begin")
-        return self._take(s, labels, "W:stw.stopP(1)" if new else "W:stw.stop(1)")
+        return self._take(s, labels, "W:stw.stopP(p0)" if new else "W:stw.stop(p0)")
 
     def _exit(self, s: State, labels: list[str], new: bool) -> tuple[State, bool]:
         """Run M0 to the point where Go's tracer decides GoSysExit(lostP); return the

@@ -152,8 +152,12 @@ class Instance:
 
     @property
     def label(self) -> str:
+        """`actor:step(args)`, e.g. `M0:startm(p0)`: a P or G parameter (a 1-based
+        reference inside the state) is named as counterexample values name it (p0, g1);
+        a `bit` parameter is shown as 0 or 1."""
         who = f"M{self.m}" if self.m >= 0 else self.step.actor
-        a = ",".join(str(x) for x in self.args)
+        a = ",".join(f"{k}{x - 1}" if k in ("p", "g") else str(x)
+                     for k, x in zip(self.step.params, self.args, strict=True))
         return f"{who}:{self.step.name}" + (f"({a})" if a else "")
 
 
