@@ -47,8 +47,8 @@ def test_faithful_model_has_no_stall_where_the_mutant_has_one() -> None:
 
 def test_a_lasso_that_does_not_close_is_refused() -> None:
     prog = build_program(with_parts(Config(1, 1, 1), ()), "1.26")
-    run = lasso_z3.LassoRun("refuted", 2, "LIVE-RUN", "G0", ["M0:startm(1)",
-                                                             "M0:schedule(1)"])
+    run = lasso_z3.LassoRun("refuted", 2, "LIVE-RUN", "G0", ["M0:startm(p0)",
+                                                             "M0:schedule(g0)"])
     with pytest.raises(RuntimeError, match="does not replay"):
         lasso_z3.confirm(prog, run)
 
@@ -71,3 +71,33 @@ def test_obligations_and_pool_order() -> None:
     assert ("1.27", "bmc", "core") in new
     out = protocol_suite.parallel_map(abs, [-3, 1, -2, 5, -8], [1, 3, 2, 0, 5])
     assert out == [3, 1, 2, 5, 8]
+
+
+def test_k_induction_refuses_a_false_invariant_at_its_base_case() -> None:
+    from entersys.model.invariants import Invariant
+    from entersys.proofs.induction import k_induction
+    from entersys.proofs.transition import Transition
+
+    prog = build_program(with_parts(Config(1, 1, 1), ()), "1.25")
+    idle = prog.labels["idle"]
+    stays_idle = Invariant("STAYS-IDLE", "m0 never leaves idle",
+                           lambda p, v: v.m(0, "pc") == idle)
+    logged: list[str] = []
+    tr = Transition(prog, invariants=[stays_idle])
+    assert k_induction(tr, [], "STAYS-IDLE", 3, log=logged.append) is None
+    assert logged == []  # refused by the base case (one step leaves idle), no step case
+
+
+def test_tso_window_of_each_design() -> None:
+    from entersys.proofs import tso
+
+    old, new = tso.window_program("1.25"), tso.window_program("1.26")
+    assert tso.window_of(old).at == "reentersyscall.11.release"
+    assert tso.window_of(new).store_step == "reentersyscall.5.casgstatus"
+    start = tso.window_start(new)
+    assert start[new.layout.mname[0]["pc"]] == new.labels[tso.window_of(new).at]
+    mut = tso.window_program("1.26", "N3-plain-gsyscall")
+    assert mut.mutant == "N3-plain-gsyscall"
+    assert [c[1] for c in tso.cases("1.26")] == ["tso", "sc", "sc", "tso"]
+    run = tso.check(mut, tso=True, depth=3)
+    assert run.status == "holds" and run.depth == 3
