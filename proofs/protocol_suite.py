@@ -33,6 +33,54 @@ def targets(prog: Program) -> list[str]:
     return [i for i in ids if i in TARGETS or i in SCANBIT_TARGETS]
 
 
+def episode_steps(go: str) -> tuple[int, int]:
+    """(steps from the initial state to M0's first `user.Syscall`, steps of one full
+    syscall episode: `user.Syscall` through `entersyscall`, the call and `exitsyscall`
+    back to user code) in the fused program of Go `go` on 1 M / 1 P / 1 G with the M
+    alone: the shortest such runs, breadth-first over M0's steps (a returning call)."""
+    from collections import deque
+
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View, initial_state
+
+    prog = build_program(replace(with_parts(Config(1, 1, 1), ()), go=go), go)
+    pc, user = prog.layout.mname[0]["pc"], prog.labels["user"]
+    insts = [i for i in prog.instances() if i.m == 0]
+    start = (initial_state(prog.layout, prog.labels), 0)
+    dist = {start: 0}
+    todo = deque([start])
+    first = None
+    while todo:
+        s, n = todo.popleft()
+        if s[pc] == user and n == 1 and first is None:
+            first = dist[(s, n)]
+        if s[pc] == user and n == 2:
+            assert first is not None
+            episode = dist[(s, n)] - first
+            return first - episode, episode
+        view = View(prog.layout, CONCRETE, s.__getitem__)
+        for inst in insts:
+            g, w = prog.apply(inst, view)
+            if not g:
+                continue
+            nxt = list(s)
+            for p_, v in w.items():
+                nxt[p_] = v
+            key = (tuple(int(x) for x in nxt), n + (inst.step.name == "user.Syscall"))
+            if key[1] <= 2 and key not in dist:
+                dist[key] = dist[(s, n)] + 1
+                todo.append(key)
+    raise RuntimeError("no two syscall episodes of M0")
+
+
+def two_episode_depth(go: str, ms: int) -> int:
+    """The BMC depth that covers two full syscall episodes of each of `ms` Ms from the
+    initial state (each M's prefix, then 2 episodes, run one after another), before any
+    sysmon or stop-the-world step is counted: ms * (prefix + 2 * episode)."""
+    prefix, episode = episode_steps(go)
+    return ms * (prefix + 2 * episode)
+
+
 def bmc_configs(ps: int) -> list[tuple[str, Config]]:
     """(name, configuration) of the BMC records: every part on 1 M / `ps` Ps / 1 G, and
     the core (sysmon, stop-the-world) on 2 Ms / `ps` Ps / 1 G."""
@@ -67,6 +115,7 @@ def bmc_record(go: str, parts: str, cfg: Config, depth: int, timeout_ms: int) ->
         f"in every state reachable within {depth} steps", "bmc", verdict, Verdict.HOLDS,
         t(), cex,
         {"method": "bounded model checking (Z3, QF_BV)", "depth": run.depth,
+         "two_episode_depth": two_episode_depth(go, cfg.ms),
          "solver_seconds": round(run.seconds, 3), "queries": run.queries,
          "violated": run.violated})
 

@@ -101,3 +101,11 @@ def test_tso_window_of_each_design() -> None:
     assert [c[1] for c in tso.cases("1.26")] == ["tso", "sc", "sc", "tso"]
     run = tso.check(mut, tso=True, depth=3)
     assert run.status == "holds" and run.depth == 3
+
+
+def test_two_episode_depth_follows_the_fused_program() -> None:
+    old, new = protocol_suite.episode_steps("1.25"), protocol_suite.episode_steps("1.26")
+    assert new[1] < old[1]  # Go 1.26+'s fused blocks make an episode fewer transitions
+    for go, (prefix, episode) in (("1.25", old), ("1.26", new)):
+        assert prefix >= 1 and episode >= 4
+        assert protocol_suite.two_episode_depth(go, 3) == 3 * (prefix + 2 * episode)
