@@ -220,7 +220,22 @@ def parallel_map(fn: Any, jobs: list[Any], costs: list[int] | None = None) -> li
         return [fn(j) for j in jobs]
     order = sorted(range(len(jobs)), key=lambda k: -(costs[k] if costs else 0))
     out: list[Any] = [None] * len(jobs)
-    with multiprocessing.get_context("fork").Pool(n) as pool:
+    pool = multiprocessing.get_context("fork").Pool(n, initializer=quiet_worker)
+    try:
         for k, res in zip(order, pool.imap(fn, [jobs[k] for k in order], chunksize=1)):
             out[k] = res
+        pool.close()  # workers leave by themselves: no SIGTERM, no worker traceback
+    finally:
+        pool.terminate()
+        pool.join()
     return out
+
+
+def quiet_worker() -> None:
+    """Pool worker setup: the CLI's SIGTERM handler (which raises KeyboardInterrupt) is
+    not inherited, so a pool that is torn down prints no worker traceback; Ctrl-C is the
+    parent's to handle."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -88,6 +88,7 @@ def test_k_induction_refuses_a_false_invariant_at_its_base_case() -> None:
     assert logged == []  # refused by the base case (one step leaves idle), no step case
 
 
+@pytest.mark.slow
 def test_tso_window_of_each_design() -> None:
     from entersys.proofs import tso
 
