@@ -10,7 +10,7 @@ from typing import Any
 from entersys.model.program import Program
 from entersys.model.state import Config
 from entersys.oracle.explore import Explorer
-from entersys.oracle.protocol import EXPLORE_DEFAULT
+from entersys.oracle.protocol import EXPLORE_DEFAULT, PART_SETS, with_parts
 from entersys.results import CheckResult, Counterexample, Verdict, timed
 
 # The compiled engine must beat the interpreter, measured in the same run, by this factor
@@ -65,7 +65,9 @@ def explorer_throughput(quick: bool = False) -> tuple[list[CheckResult], dict[st
                          f"{plain.seconds:.1f} s -> {sym.seconds:.1f} s"}
     recs3, extra3 = engines(quick)
     extra.update(extra3)
-    return [rec, rec2, *recs3], extra
+    recs4, extra4 = liveness_engines(quick)
+    extra.update(extra4)
+    return [rec, rec2, *recs3, *recs4], extra
 
 
 def _rss() -> int:
@@ -136,4 +138,45 @@ def engines(quick: bool = False, cores: int = 1) -> tuple[list[CheckResult], dic
                         f"{nat.states:,} states) vs python {py.states_per_second:,.0f} "
                         f"({py_bytes:.0f} B/state) vs SPIN {sp_rate:,.0f} "
                         f"({sp.bytes_per_state if sp else 0:.0f} B/state)"}
+    return [rec], extra
+
+
+LIVENESS_CONFIG = with_parts(Config(2, 1, 2), PART_SETS["core"])
+
+
+def liveness_engines(quick: bool = False) -> tuple[list[CheckResult], dict[str, Any]]:
+    """The fair-lasso search (every liveness property, graph without symmetry) on the
+    native explorer (entersys.oracle.native_liveness) against liveness.py's Python search,
+    on the same configuration in the same run: states/s of the whole check (exploration,
+    pending states, SCCs), as a ratio; the verdicts must agree. Goal: native faster."""
+    from entersys.oracle import liveness as live
+    from entersys.oracle import native_liveness
+
+    cfg = Config(1, 1, 1) if quick else LIVENESS_CONFIG
+    with timed() as t:
+        prog = Program(cfg)
+        native_liveness.check(prog)  # compiles the library: not part of the measurement
+        nat = native_liveness.check(Program(cfg))
+        py = live.check(Program(cfg))
+    nrate = nat.run.states / nat.seconds if nat.seconds else 0.0
+    prate = py.run.states / py.seconds if py.seconds else 0.0
+    same = [(p.id, la is None) for p, la in nat.lassos] == \
+        [(p.id, la is None) for p, la in py.lassos]
+    ratio = nrate / prate if prate else 0.0
+    ok = same and ratio > 1.0
+    rec = CheckResult(
+        "bench.explore.liveness", "bench",
+        f"liveness (fair lassos, no symmetry), {cfg.ms}M/{cfg.ps}P/{cfg.gs}G: native search "
+        "faster than the Python search, same verdicts", "benchmark",
+        Verdict.HOLDS if ok else Verdict.REFUTED, Verdict.HOLDS, t(),
+        None if ok else Counterexample(
+            summary="verdicts differ" if not same else
+            f"native {nrate:,.0f} states/s vs Python {prate:,.0f}: ratio {ratio:.2f}",
+            values={"ratio": round(ratio, 2), "same_verdicts": same}),
+        {"states": nat.run.states, "transitions": nat.run.transitions,
+         "native_seconds": round(nat.seconds, 2), "python_seconds": round(py.seconds, 2),
+         "native_states_per_second": round(nrate), "python_states_per_second": round(prate),
+         "speedup_over_python": round(ratio, 2), "same_verdicts": same})
+    extra = {"liveness": f"native {nrate:,.0f} states/s vs Python {prate:,.0f} "
+                         f"({ratio:.1f}x) on {nat.run.states:,} states without symmetry"}
     return [rec], extra

@@ -344,7 +344,12 @@ def lasso(res: ExploreResult, comp: list[int], stepped: int,
 def find_lassos(ex: Explorer, res: ExploreResult,
                 properties: list[LivenessProperty] | None = None) -> list[tuple[
                     LivenessProperty, Lasso | None]]:
-    """For each property that applies to the program: its first fair lasso, or None."""
+    """For each property that applies to the program: its first fair lasso, or None.
+    A graph of the native explorer (entersys.oracle.native_liveness.NativeGraph, also
+    after dataclasses.replace of its edge_actors) is searched in C, the same way."""
+    search = getattr(res, "search_lassos", None)
+    if search is not None:
+        return search(ex, properties)  # type: ignore[no-any-return]
     if res.edges is None or res.edge_actors is None:
         raise ValueError("liveness needs an exploration run with record_actors=True")
     if not res.complete:

@@ -658,3 +658,193 @@ int64_t es_progress(es_run *r, int k) {
 }
 
 uint32_t es_bad_at(const es_run *r, uint64_t k) { return r->bad[k]; }
+
+/* ---- liveness: fair cycles among pending states ---------------------------------------
+ * The same search as entersys.oracle.liveness (find_lassos, sccs, fair_components), over
+ * the recorded edges: `act` gives the fairness actor of each edge (from
+ * liveness.prepare's actor of the edge's instance, passed in as data), `mask` the
+ * pending states. Edges by the
+ * environment actor `env` and self-loops never count inside a cycle. */
+
+/* Unpacked states [lo, hi), es_nf int16 values each, into out. */
+void es_states(const es_run *r, uint64_t lo, uint64_t hi, int16_t *out) {
+    for (uint64_t i = lo; i < hi && i < r->n; i++)
+        unpack(r, r->arena + i * r->pw, out + (i - lo) * es_nf);
+}
+
+/* The least pending state in which no actor but the environment can step (a permanent
+ * stall), or -1; -2 without edges. */
+int64_t es_stuck(const es_run *r, const uint8_t *act, const uint8_t *mask, int env) {
+    if (!r->want_edges) return -2;
+    for (uint64_t a = 0; a < r->n; a++) {
+        if (!mask[a]) continue;
+        int moves = 0;
+        for (uint32_t e = r->eoff[a]; e < r->eoff[a + 1] && !moves; e++)
+            moves = r->edst[e] != a && act[e] != env;
+        if (!moves) return (int64_t)a;
+    }
+    return -1;
+}
+
+typedef struct {
+    const es_run *r; const uint8_t *act; int env;
+    int32_t *index, *low; uint8_t *onstack;
+    uint32_t *stack; uint64_t sp;
+    uint32_t *wv, *we;          /* work stack: state, next edge */
+    uint32_t *comps; uint64_t ncomp_ids, ccap;   /* components, back to back */
+    uint64_t *cstart; uint64_t ncomps, cscap;    /* start of each, in emission order */
+    int32_t counter;
+} tarjan_t;
+
+static int emit(tarjan_t *T, uint64_t start) {
+    if (grow((void **)&T->cstart, &T->cscap, T->ncomps + 1, 8)) return -1;
+    T->cstart[T->ncomps++] = start;
+    return 0;
+}
+
+/* Iterative Tarjan from each root in `roots` (ascending) over the states with mask set;
+ * non-trivial components are appended to T->comps in completion order. index[] must be
+ * -1 on every masked state; it is left set (the caller resets it). */
+static int tarjan(tarjan_t *T, const uint8_t *mask, const uint32_t *roots, uint64_t nroots) {
+    const es_run *r = T->r;
+    T->counter = 0;  /* indices are compared only within one call */
+    for (uint64_t q = 0; q < nroots; q++) {
+        uint32_t root = roots[q];
+        if (!mask[root] || T->index[root] != -1) continue;
+        uint64_t wp = 0;
+        T->wv[wp] = root; T->we[wp++] = r->eoff[root];
+        T->index[root] = T->low[root] = T->counter++;
+        T->stack[T->sp++] = root; T->onstack[root] = 1;
+        while (wp) {
+            uint32_t v = T->wv[wp - 1], e = T->we[wp - 1];
+            int descended = 0;
+            while (e < r->eoff[v + 1]) {
+                uint32_t w = r->edst[e];
+                int skip = w == v || !mask[w] || T->act[e] == T->env;
+                e++;
+                if (skip) continue;
+                if (T->index[w] == -1) {
+                    T->we[wp - 1] = e;
+                    T->index[w] = T->low[w] = T->counter++;
+                    T->stack[T->sp++] = w; T->onstack[w] = 1;
+                    T->wv[wp] = w; T->we[wp++] = r->eoff[w];
+                    descended = 1;
+                    break;
+                }
+                if (T->onstack[w] && T->index[w] < T->low[v]) T->low[v] = T->index[w];
+            }
+            if (descended) continue;
+            wp--;
+            if (wp) {
+                uint32_t u = T->wv[wp - 1];
+                if (T->low[v] < T->low[u]) T->low[u] = T->low[v];
+            }
+            if (T->low[v] == T->index[v]) {
+                uint64_t start = T->ncomp_ids, size = 0;
+                uint32_t w;
+                do {
+                    w = T->stack[--T->sp];
+                    T->onstack[w] = 0;
+                    if (grow((void **)&T->comps, &T->ccap, T->ncomp_ids + 1, 4)) return -1;
+                    T->comps[T->ncomp_ids++] = w;
+                    size++;
+                } while (w != v);
+                if (size > 1) { if (emit(T, start)) return -1; }
+                else T->ncomp_ids = start;
+            }
+        }
+    }
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The first fair part of a strongly connected set of pending states, in the order of
+ * liveness.find_lassos: components in Tarjan completion order, each refined by
+ * fair_components (weak fairness: every actor enabled in all its states steps inside;
+ * strong fairness: an actor enabled anywhere steps inside, or the states enabling it are
+ * dropped and the rest split again, last split first). On success fills out (state ids,
+ * capacity n) and returns how many, with the actors stepping inside in *stepped_out; 0
+ * if there is none; -1 out of memory; -2 without edges. Actors are numbered below 64. */
+int64_t es_fair_cycle(es_run *r, const uint8_t *act, const uint8_t *mask, uint64_t weak,
+                      uint64_t strong, int env, uint32_t *out, uint64_t *stepped_out) {
+    if (!r->want_edges) return -2;
+    uint64_t n = r->n;
+    int64_t result = -1;
+    tarjan_t T = {0};
+    T.r = r; T.act = act; T.env = env;
+    uint64_t *en = malloc(n * 8 + 8);
+    T.index = malloc(n * 4 + 4); T.low = malloc(n * 4 + 4);
+    T.onstack = calloc(n + 1, 1); T.stack = malloc(n * 4 + 4);
+    T.wv = malloc(n * 4 + 4); T.we = malloc(n * 4 + 4);
+    uint8_t *sub = calloc(n + 1, 1), *inside = calloc(n + 1, 1);
+    uint32_t *cur = malloc(n * 4 + 4), *all = malloc(n * 4 + 4);
+    if (!en || !T.index || !T.low || !T.onstack || !T.stack || !T.wv || !T.we || !sub
+        || !inside || !cur || !all) goto done;
+    for (uint64_t a = 0; a < n; a++) {
+        uint64_t m = 0;
+        for (uint32_t e = r->eoff[a]; e < r->eoff[a + 1]; e++)
+            if (r->edst[e] != a) m |= 1ull << act[e];
+        en[a] = m;
+        T.index[a] = -1;
+        all[a] = (uint32_t)a;
+    }
+    if (tarjan(&T, mask, all, n)) goto done;
+    /* top-level components, in completion order; each refined depth-first */
+    uint64_t ntop = T.ncomps;
+    uint64_t *top_start = malloc(ntop * 8 + 8), *top_len = malloc(ntop * 8 + 8);
+    uint32_t *top = malloc(T.ncomp_ids * 4 + 4);
+    if (!top_start || !top_len || !top) { free(top_start); free(top_len); free(top); goto done; }
+    for (uint64_t c = 0; c < ntop; c++) {
+        top_start[c] = T.cstart[c];
+        top_len[c] = (c + 1 < ntop ? T.cstart[c + 1] : T.ncomp_ids) - T.cstart[c];
+    }
+    memcpy(top, T.comps, T.ncomp_ids * 4);
+    result = 0;
+    for (uint64_t c = 0; c < ntop && result == 0; c++) {
+        T.ncomps = 0; T.ncomp_ids = 0;
+        if (grow((void **)&T.comps, &T.ccap, top_len[c], 4) || emit(&T, 0)) { result = -1; break; }
+        memcpy(T.comps, top + top_start[c], top_len[c] * 4);
+        T.ncomp_ids = top_len[c];
+        while (T.ncomps && result == 0) {
+            /* pop the last component into cur */
+            uint64_t s0 = T.cstart[--T.ncomps], len = T.ncomp_ids - s0;
+            memcpy(cur, T.comps + s0, len * 4);
+            T.ncomp_ids = s0;
+            uint64_t stepped = 0, always = ~0ull, anywhere = 0;
+            for (uint64_t i = 0; i < len; i++) inside[cur[i]] = 1;
+            for (uint64_t i = 0; i < len; i++) {
+                uint32_t k = cur[i];
+                always &= en[k]; anywhere |= en[k];
+                for (uint32_t e = r->eoff[k]; e < r->eoff[k + 1]; e++) {
+                    uint32_t w = r->edst[e]; int x = act[e];
+                    if (w != k && inside[w] && x != env) stepped |= 1ull << x;
+                }
+            }
+            for (uint64_t i = 0; i < len; i++) inside[cur[i]] = 0;
+            if (always & weak & ~stepped) continue;
+            uint64_t owed = anywhere & strong & ~stepped;
+            if (!owed) {
+                memcpy(out, cur, len * 4);
+                *stepped_out = stepped;
+                result = (int64_t)len;
+                break;
+            }
+            qsort(cur, len, 4, cmp_u32);
+            for (uint64_t i = 0; i < len; i++) {
+                sub[cur[i]] = !(en[cur[i]] & owed);
+                T.index[cur[i]] = -1;
+            }
+            if (tarjan(&T, sub, cur, len)) { result = -1; break; }
+            for (uint64_t i = 0; i < len; i++) { sub[cur[i]] = 0; T.index[cur[i]] = -1; }
+        }
+    }
+    free(top_start); free(top_len); free(top);
+done:
+    free(en); free(T.index); free(T.low); free(T.onstack); free(T.stack); free(T.wv);
+    free(T.we); free(sub); free(inside); free(cur); free(all); free(T.comps); free(T.cstart);
+    return result;
+}

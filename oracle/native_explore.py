@@ -118,7 +118,9 @@ def _load(path: Path) -> ctypes.CDLL:
            "es_progress": (i64, [P, c_int]), "es_bad_at": (ctypes.c_uint32, [P, u64]),
            "es_nedges": (u64, [P]), "es_edge_offsets": (ctypes.POINTER(ctypes.c_uint32), [P]),
            "es_edge_targets": (ctypes.POINTER(ctypes.c_uint32), [P]),
-           "es_edge_instances": (ctypes.POINTER(ctypes.c_uint16), [P])}
+           "es_edge_instances": (ctypes.POINTER(ctypes.c_uint16), [P]),
+           "es_states": (None, [P, u64, u64, P]), "es_stuck": (i64, [P, P, P, c_int]),
+           "es_fair_cycle": (i64, [P, P, P, u64, u64, c_int, P, ctypes.POINTER(u64)])}
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
@@ -179,6 +181,30 @@ class NativeResult(ExploreResult):
                 yield a, dst[e], labels[ins[e]]
 
 
+# Generated source and library per program, for this process: Z3 orders the operands of
+# a simplified term by the order its terms were created in, so generating the same program
+# twice in one process gives a different (equivalent) source, which would miss the
+# library cache and recompile (about a minute at 2 Ms / 2 Ps / 2 Gs). The key names the
+# program's steps, invariants and progress properties; the value keeps them alive so
+# their ids are not reused.
+_GENERATED: dict[tuple[Any, ...], tuple[str, Path, tuple[Any, ...]]] = {}
+
+
+def _generated(prog: Program, invariants: list[Invariant],
+               progress: list[Any]) -> tuple[str, Path]:
+    """(C source, built library) of `prog` with these invariants and progress checks."""
+    steps = tuple(prog.steps.values())
+    key = (repr(prog.cfg), prog.go, prog.mutant, getattr(prog, "fuse", True),
+           repr(prog.routines), tuple(id(x) for x in steps),
+           tuple(id(i) for i in invariants), tuple((p.id, p.title) for p in progress),
+           tuple(i.label for i in prog.instances()))
+    hit = _GENERATED.get(key)
+    if hit is None:
+        gen = generate(prog, invariants, progress, tick_normal_form)
+        hit = _GENERATED[key] = (gen.source, build(gen.source), (steps, tuple(invariants)))
+    return hit[0], hit[1]
+
+
 class NativeExplorer(Explorer):
     """Explorer whose `run` is the generated native BFS. `threads` workers expand each
     batch (the results do not depend on it). A stored state codes each field by its index
@@ -193,10 +219,9 @@ class NativeExplorer(Explorer):
         self.threads = threads
         self.values = self._seed_values()
         self.progress_props = progress_properties(prog)
-        gen = generate(prog, self.invariants, self.progress_props, tick_normal_form)
-        self.instances: list[Instance] = gen.instances
-        self.source = gen.source
-        self.library = build(gen.source)
+        source, self.library = _generated(prog, self.invariants, self.progress_props)
+        self.instances: list[Instance] = list(prog.instances())
+        self.source = source
         self.lib = _load(self.library)
         self.handle: Any = None
         self.sym = _NativeSymmetry(self)  # type: ignore[assignment]

@@ -138,14 +138,15 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     if liveness is None:
         # the fair-lasso checks are not yet adapted to the Go 1.26+ design (in Go, sysmon
         # runs retake after every wake-up; its model may still choose to sleep again)
-        liveness = estimate <= live.AUTO_LIMIT and not scanbit
+        liveness = live_auto(engine, estimate) and not scanbit
     live_note = "not run: safety already refuted" if liveness else (
         "not checked: not yet adapted to the Go 1.26+ design (--liveness on forces it)"
         if scanbit else
         f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
     if liveness and verdict == Verdict.HOLDS:
         with timed() as t2:
-            lr = live.check(build_program(cfg, go, mutant), max_states=max_states)
+            lr = live_check(engine, build_program(cfg, go, mutant), max_states, estimate,
+                            cores, getattr(ex, "values", None))
         tag0 = _tag(cfg, go, mutant)
         live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
                                  f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
@@ -182,6 +183,30 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     rec = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", verdict, expected, t(), cex,
                       details)
     return Exploration(rec, ex, res, [] if mutant else live_recs)
+
+
+def live_auto(engine: str, estimate: int) -> bool:
+    """Whether `--liveness auto` runs the fair-lasso checks on a graph of about `estimate`
+    states without symmetry: the native engine searches in C (native_liveness.AUTO_LIMIT),
+    the others in Python (liveness.AUTO_LIMIT)."""
+    if engine == "native":
+        from entersys.oracle.native_liveness import AUTO_LIMIT
+
+        return estimate <= AUTO_LIMIT
+    return estimate <= live.AUTO_LIMIT
+
+
+def live_check(engine: str, prog: Program, max_states: int, estimate: int,
+               cores: int, values: list[set[int]] | None = None) -> live.LivenessRun:
+    """The fair-lasso checks of `prog` on `engine`'s explorer (native: in C, up to the
+    estimated size of the graph without symmetry, which bounds it, its value tables
+    seeded by `values` from the safety run; else liveness.py)."""
+    if engine == "native":
+        from entersys.oracle import native_liveness
+
+        return native_liveness.check(prog, max_states=max(max_states, estimate + 1),
+                                     threads=cores, values=values)
+    return live.check(prog, max_states=max_states)
 
 
 def _tag(cfg: Config, go: str, mutant: str | None) -> str:

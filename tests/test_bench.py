@@ -54,8 +54,11 @@ def test_explorer_benchmark_records() -> None:
 
     recs, extra = explorer_throughput(quick=True)
     assert [r.id for r in recs] == ["bench.explore.throughput", "bench.explore.symmetry",
-                                    "bench.explore.engines"]
-    thr, sym, eng = recs
+                                    "bench.explore.engines", "bench.explore.liveness"]
+    thr, sym, eng, liv = recs
+    assert liv.details["same_verdicts"] is True and liv.details["states"] > 0
+    assert liv.details["native_states_per_second"] > 0
+    assert liv.details["python_states_per_second"] > 0
     assert eng.verdict in (Verdict.HOLDS, Verdict.REFUTED), eng.counterexample
     for engine in ("native", "python", "spin"):
         assert eng.details[engine]["states"] > 0
