@@ -110,3 +110,24 @@ def test_two_episode_depth_follows_the_fused_program() -> None:
     for go, (prefix, episode) in (("1.25", old), ("1.26", new)):
         assert prefix >= 1 and episode >= 4
         assert protocol_suite.two_episode_depth(go, 3) == 3 * (prefix + 2 * episode)
+
+
+def test_bench_proofs_entry_judges_time_and_verdicts(monkeypatch) -> None:
+    from entersys import bench_proofs
+    from entersys.results import CheckResult, Verdict
+
+    def fake_run(opts):  # one proof as expected, one not (for Go 1.27 only)
+        ok = CheckResult(f"protocol.go{opts.go}.bmc.x", "protocol", "t", "bmc",
+                         Verdict.HOLDS, Verdict.HOLDS, 1.5, None, {})
+        bad = CheckResult(f"protocol.go{opts.go}.induction.x.I1", "protocol", "t",
+                          "induction", Verdict.UNKNOWN, Verdict.HOLDS, 2.0, None, {})
+        return [ok] + ([bad] if opts.go == "1.27" else [])
+
+    monkeypatch.setattr(protocol_suite, "run", fake_run)
+    recs, figures = bench_proofs.protocol_proofs()
+    old, new = recs
+    assert (old.id, new.id) == ("bench.proofs.psyscall", "bench.proofs.scanbit")
+    assert old.verdict == Verdict.HOLDS and old.details["proof_seconds"] == {"bmc.x": 1.5}
+    assert new.verdict == Verdict.REFUTED
+    assert new.counterexample.values["missed"] == ["protocol.go1.27.induction.x.I1"]
+    assert any("Go 1.25" in k for k in figures)
