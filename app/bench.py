@@ -159,7 +159,7 @@ def _guarded_group(cid: str, title: str,
 
 
 def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
-        gate: bool = True) -> tuple[list[CheckResult], dict]:
+        gate: bool = True, proofs: bool = False) -> tuple[list[CheckResult], dict]:
     """Measure everything once; returns the records and a figures summary for the report."""
     plan = QUICK if quick else FULL
     results: list[CheckResult] = []
@@ -265,6 +265,16 @@ def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
 
         results += _guarded_group("bench.gate", "entersys gate on one tree, cold and warm",
                                   gate_group)
+    if proofs:
+        def proofs_group() -> list[CheckResult]:
+            from entersys.bench_proofs import protocol_proofs
+
+            recs, figures = protocol_proofs()
+            extra.update(figures)
+            return recs
+
+        results += _guarded_group("bench.proofs", "Z3 protocol proofs per design",
+                                  proofs_group)
     return results, extra
 
 

@@ -319,7 +319,7 @@ def _dispatch(opts: argparse.Namespace, command: str) -> int:
         from entersys import bench
 
         preflight({"--out": opts.out, **side_preflight(opts)})
-        results, extra = bench.run(quick=opts.quick)
+        results, extra = bench.run(quick=opts.quick, proofs=not opts.quick)
         _emit({**side_outputs(opts, results, command, extra),
                "--out": (opts.out, _render(results, opts.format, command, extra))})
         return exit_code(results)

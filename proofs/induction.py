@@ -44,6 +44,7 @@ class InductionRun:
     rounds: int = 0
     seconds: float = 0.0
     states_mined: int = 0
+    k_inductive: dict[str, int] = field(default_factory=dict)  # target -> k that closed it
 
 
 def _fields_of(prog: Program, owner: str) -> list[str]:
@@ -125,9 +126,72 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
                     add_set(f"g{j}.status == {v} => {f} in {{S}}",
                             "fields a G keeps while it stays in one status",
                             V[gp] == v, V[L.index[f]], values_when(gp, v, L.index[f]))
+    out.extend(_pairwise(prog, tr, states, add_set))
+    out.extend(_counting(prog, tr, states))
     for cand in out:
         cand.name = cand.name.replace("{S}", "mined set")
     return out, len(states)
+
+
+def _pairwise(prog: Program, tr: Transition, states: list[tuple[int, ...]],
+              add_set: Callable[..., None]) -> list[Candidate]:
+    """Correlations inside one P or G, and from a P or G to the M it names: "p.f == v =>
+    p.f' in S" for every field f with few values, and "x.m == M => M.pc/p/curg in S"
+    (these close the CTIs of I1 and I8: a P handed over or stopped is wired to no M, and
+    an M named by a running P is not idle)."""
+    L, V, cfg = prog.layout, tr.sym.vars, prog.cfg
+    for kind, n, table in (("p", cfg.ps, L.pname), ("g", cfg.gs, L.gname)):
+        for j in range(n):
+            own = table[j]
+            for f, pos in own.items():
+                if L.kinds[pos] not in ("int", "mref", "qref"):
+                    continue
+                seen = {s[pos] for s in states}
+                if len(seen) > MAX_SET + 1:
+                    continue
+                for v in sorted(seen):
+                    for f2, pos2 in own.items():
+                        if f2 == f or L.kinds[pos2] not in ("int", "mref", "qref"):
+                            continue
+                        add_set(f"{kind}{j}.{f} == {v} => {kind}{j}.{f2} in {{S}}",
+                                f"a {kind.upper()}'s fields change together in the steps that "
+                                f"set {f}", V[pos] == v, V[pos2],
+                                {s[pos2] for s in states if s[pos] == v})
+                if L.kinds[pos] != "mref":
+                    continue
+                for i in range(cfg.ms):
+                    for f2 in ("pc", "p", "curg"):
+                        pos2 = L.mname[i][f2]
+                        vals = {s[pos2] for s in states if s[pos] == i + 1}
+                        add_set(f"{kind}{j}.{f} == m{i} => m{i}.{f2} in {{S}}",
+                                f"the M a {kind.upper()} names through {f} is in the part of "
+                                f"its code that set or keeps that link", V[pos] == i + 1,
+                                V[pos2], vals)
+    return []
+
+
+def _counting(prog: Program, tr: Transition, states: list[tuple[int, ...]]
+              ) -> list[Candidate]:
+    """stopTheWorld's count: at each location of W, "stopwait + #{P in status s}" is in a
+    mined set (stopwait counts the Ps not yet stopped while W waits: I8's strengthening)."""
+    L, V, cfg = prog.layout, tr.sym.vars, prog.cfg
+    if "stopwait" not in L.index or not cfg.stw:
+        return []
+    sw, wpc = L.index["stopwait"], L.index["w.pc"]
+    sts = [L.pname[j]["status"] for j in range(cfg.ps)]
+    out = []
+    for lab in sorted({s[wpc] for s in states}):
+        for v in sorted({s[p] for s in states for p in sts}):
+            vals = {s[sw] + sum(s[p] == v for p in sts) for s in states if s[wpc] == lab}
+            if not 0 < len(vals) <= MAX_SET:
+                continue
+            count = z3.Sum(*[z3.If(V[p] == v, 1, 0) for p in sts]) if sts else 0
+            out.append(Candidate(
+                f"w.pc == {prog.label_names[lab]} => stopwait + #(P status {v}) in mined set",
+                "stopTheWorld sets stopwait to the Ps it must still stop and each stop "
+                "decrements it once (a counting invariant)", z3.Implies(
+                    V[wpc] == lab, z3.Or(*[V[sw] + count == x for x in sorted(vals)]))))
+    return out
 
 
 _SCHED = ("gcwaiting", "stopwait", "sysmonwait", "lock", "nmidlelocked", "event", "y.p",
@@ -199,8 +263,10 @@ def _vars_of(t: Any) -> set[int]:
 
 
 def prove(prog: Program, inv_ids: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
-          log: Callable[[str], None] | None = None) -> InductionRun:
-    """Prove the named invariants (default: all) of `prog` for every depth."""
+          log: Callable[[str], None] | None = None, max_k: int = 3) -> InductionRun:
+    """Prove the named invariants (default: all) of `prog` for every depth: by the
+    Houdini strengthening, and a target it does not close by k-induction (k <= max_k)
+    relative to it (its 1-step counterexample to induction is kept for the report)."""
     t0 = time.perf_counter()
     tr = Transition(prog)
     ids = inv_ids or list(tr.inv_terms)
@@ -214,6 +280,10 @@ def prove(prog: Program, inv_ids: list[str] | None = None, timeout_ms: int = TIM
         for i in ids:
             if i not in proved:
                 run.cti[i] = cti(tr, live, i, timeout_ms)
+                k = k_induction(tr, live, i, max_k, timeout_ms)
+                if k is not None:
+                    run.k_inductive[i] = k
+                    run.proved.append(i)
     run.seconds = time.perf_counter() - t0
     return run
 
@@ -235,3 +305,46 @@ def cti(tr: Transition, strengthening: list[Candidate], inv_id: str,
     before, after = describe(tr.prog, tr.values(m, pre)), describe(tr.prog, tr.values(m, post))
     return {"step": tr.label(m, pre), "state": before,
             "changes": {f: (before[f], after[f]) for f in after if after[f] != before[f]}}
+
+
+def k_induction(tr: Transition, strengthening: list[Candidate], inv_id: str, max_k: int,
+                timeout_ms: int = TIMEOUT_MS, log: Callable[[str], None] | None = None
+                ) -> int | None:
+    """The least k in 2..max_k for which `inv_id` is k-inductive relative to the
+    (inductive, initially true) strengthening, with its base case (the invariant holds in
+    every state reachable within k - 1 steps) checked from the initial state; None if
+    none is (or the solver gave up). Linear integer arithmetic: exact for any depth.
+
+    Step case: S and I at s_0 .. s_{k-1}, T between them, and not I at s_k, is unsat.
+    Pairwise distinct states (simple paths) are required, as usual for completeness."""
+    frames = [tr.frame(f"k{j}") for j in range(max_k + 1)]
+    base = solver(timeout_ms)
+    base.add(tr.is_init(frames[0]))
+    for k in range(1, max_k + 1):
+        # base case for depth k - 1
+        base.push()
+        base.add(z3.Not(tr.invariant(inv_id, frames[k - 1])))
+        r = base.check()
+        base.pop()
+        if r != z3.unsat:
+            return None
+        base.add(tr.step(frames[k - 1], frames[k]))
+        if k < 2:
+            continue
+        s = solver(timeout_ms)
+        for j in range(k):
+            s.add(*[tr.at(c.term, frames[j]) for c in strengthening])
+            s.add(tr.invariant(inv_id, frames[j]), tr.step(frames[j], frames[j + 1]))
+        for a in range(k + 1):
+            for b in range(a + 1, k + 1):
+                s.add(z3.Or(*[x != y for x, y in zip(frames[a].vars, frames[b].vars)]))
+        s.add(*[tr.at(c.term, frames[k]) for c in strengthening])
+        s.add(z3.Not(tr.invariant(inv_id, frames[k])))
+        r = s.check()
+        if log:
+            log(f"{inv_id}: {k}-induction step case {r}")
+        if r == z3.unsat:
+            return k
+        if r != z3.sat:
+            return None
+    return None
