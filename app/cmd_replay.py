@@ -88,42 +88,58 @@ def reproduces(prog: Program, labels: list[str], prop: str | None,
 
 
 def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | None:
-    """A strongly fair step (entersys.oracle.liveness) enabled somewhere on the cycle but
-    never taken, or an actor enabled in every state of it that never steps."""
+    """Why the cycle is not fair under the explorer's own fairness classes
+    (entersys.oracle.liveness.prepare): it takes an environment step, a strongly fair
+    class enabled somewhere on it is never taken, or a weakly fair actor enabled in every
+    state of it never steps; None when the cycle is fair."""
     from entersys.model.ops import CONCRETE
     from entersys.model.state import View
     from entersys.oracle import liveness as lv
+    from entersys.oracle.explore import Explorer
 
-    env = lv.env_steps(prog)
-    strong = (*lv.STRONG_STEPS, *lv.QUEUE_STEPS, *lv.sysmon_p_steps(prog),
-              *getattr(prog.module, "STRONGLY_FAIR", ()))
-    timed = [re.escape(k) for k in lv.timed_steps(prog)]
-    who = {lab.split(":", 1)[0] for lab in taken}
-
-    def key(lab: str) -> str:  # retake.decide's 10 ms bit is one fairness class per P
-        return re.sub(r"(retake\.decide\(p\d+),\d\)$", r"\1)", lab)
-
-    def timed_one(lab: str) -> bool:  # a timed step's "10 ms passed" instance
-        return any(re.search(rf":{k}\(1\)$", lab) for k in timed)
-
-    done = {key(lab) for lab in taken}
-    always: set[str] | None = None
-    for st in cycle[:-1]:
+    ex = Explorer(prog, symmetry=False, invariants=[], engine="interpreted")
+    lv.prepare(ex)
+    weak, strong, env = lv._masks(ex)
+    by_label = {inst.label: inst for inst in prog.instances()}
+    done = {ex.actor_of[by_label[lab]] for lab in taken if lab in by_label}
+    # the environment's new rounds (a GC cycle's stop-the-world, a forEachP) may start a
+    # stall but not keep it going: no fair cycle uses them (liveness.ENV_STEPS)
+    for lab in taken:
+        if lab in by_label and (1 << ex.actor_of[by_label[lab]]) & env:
+            return f"it starts a new round by the environment's {lab}"
+    # a class also steps where one of its instances makes the very step the cycle makes
+    # (the explorer's graph keeps one edge per successor state, whichever class labels it)
+    enabled: list[int] = []
+    for k, st in enumerate(cycle[:-1]):
         view = View(prog.layout, CONCRETE, st.__getitem__)
-        actors = set()
+        here = 0
         for inst in prog.instances():
-            if inst.step.name in env:
+            a = ex.actor_of[inst]
+            if (1 << a) & env:
                 continue
             guard, writes = prog.apply(inst, view)
-            if not guard or all(st[k] == val for k, val in writes.items()):
+            if not guard or all(st[i] == val for i, val in writes.items()):
                 continue
-            if (inst.step.name in strong or timed_one(inst.label)) \
-                    and key(inst.label) not in done:
-                return inst.label
-            actors.add(inst.label.split(":", 1)[0])
-        always = actors if always is None else always & actors
-    missing = sorted((always or set()) - who)
-    return missing[0] if missing else None
+            here |= 1 << a
+            if all(cycle[k + 1][i] == val for i, val in writes.items()) and \
+                    all(cycle[k + 1][i] == st[i] for i in range(len(st)) if i not in writes):
+                done.add(a)
+        enabled.append(here)
+    anywhere = 0
+    for here in enabled:
+        anywhere |= here
+    for a in range(len(ex.actor_names)):
+        if anywhere & strong & (1 << a) and a not in done:
+            lab = next(inst.label for inst in prog.instances() if ex.actor_of[inst] == a)
+            return f"{lab} never steps"
+    always = 0
+    if enabled:
+        always = enabled[0]
+        for here in enabled[1:]:
+            always &= here
+    missing = [ex.actor_names[a] for a in range(len(ex.actor_names))
+               if always & weak & (1 << a) and a not in done]
+    return f"{missing[0]} never steps" if missing else None
 
 
 def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
@@ -146,7 +162,7 @@ def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,
         start = norm.index(norm[-1])
         unfair = _unfair(prog, states[start:], labels[start:])
         if unfair:
-            return False, f"{prop}: the cycle closes but is not fair ({unfair} never steps)"
+            return False, f"{prop}: the cycle closes but is not fair ({unfair})"
         return True, f"{prop}: the cycle closes at step {start} and is fair"
     view = View(prog.layout, CONCRETE, last.__getitem__)
     for inst in prog.instances():

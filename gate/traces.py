@@ -195,7 +195,7 @@ class Driver:
                 if ev == "steal" and new:
                     s = self._take(s, labels, "sysmon:retake.pick(p0)")
                     s = self._drive(s, labels, "sysmon", {"retake.block.recheck"})
-                    s = self._take(s, labels, "sysmon:retake.block.recheck(1)")
+                    s = self._take(s, labels, "sysmon:retake.block.recheck(p0,1)")
                     s = self._drive(s, labels, "sysmon", {"y.run"})
                 elif ev == "steal":
                     s = self._take(s, labels, "sysmon:retake.decide(p0,1)")

@@ -298,9 +298,9 @@ def recheck_and_check(c: Ctx, recheck: bool = True) -> Iterator[Any]:
     One step: while sysmon holds the bit nobody else can change what it reads here.
     `recheck=False` is the R16 mutant."""
     X, v = c.X, c.v
-    (elapsed,) = c.args
+    pref, elapsed = c.args  # the P sysmon holds (y.p), as a parameter for fairness per P
     mp, gp, p = v.s("y.m"), v.s("y.g"), v.s("y.p")
-    yield True
+    yield p == pref
     ok = still_wired(c, mp, gp, p) if recheck else True
     moved = v.P(p, "pd_tick") != v.P(p, "syscalltick")
     local_work = c.any_g(lambda j: v.g(j, "q") == p)
@@ -317,7 +317,7 @@ def recheck_and_check(c: Ctx, recheck: bool = True) -> Iterator[Any]:
 
 @step("retake.block.recheck", SYSMON, None, "R16/T5",
       RT + ": setBlockOnExitSyscall's re-check, then the tick / idle-P checks under the "
-      "bit (bit = sysretake / 10 ms elapsed)", ("bit",))
+      "bit (bit = sysretake / 10 ms elapsed; p = the P sysmon holds, y.p)", ("p", "bit"))
 def _yrecheck(c: Ctx) -> Iterator[Any]:
     yield from recheck_and_check(c)
 

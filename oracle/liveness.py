@@ -95,12 +95,13 @@ def sysmon_p_steps(prog: Program) -> tuple[str, ...]:
 
 
 def timed_steps(prog: Program) -> tuple[str, ...]:
-    """Names of the program's other sysmon steps with a `bit` parameter: bit = 1 is "10 ms
-    have passed" (a syscall that lasted a sysmon period; Go 1.26+ retake's re-check after
-    winning the scan bit, go1.27.3 proc.go retake). Time passes, so the bit = 1 instance
-    is owed strong fairness (one class per step)."""
-    return tuple(n for n, s in prog.steps.items()
-                 if s.actor == SYSMON and "bit" in s.params and s.params[:1] != ("p",))
+    """Names of the program's sysmon steps with a `bit` parameter: bit = 1 is "10 ms have
+    passed" (a syscall that lasted a sysmon period: the old design's retake.decide, the
+    Go 1.26+ re-check after winning the scan bit; go1.25.5 / go1.27.3 proc.go retake).
+    Time passes, so the bit = 1 instance is owed strong fairness of its own, one class per
+    step and P (per P when the step has a `p` parameter: each P's syscall ages on its own;
+    one class shared by all Ps would let sysmon answer "under 10 ms" forever for one P)."""
+    return tuple(n for n, s in prog.steps.items() if s.actor == SYSMON and "bit" in s.params)
 
 
 def prepare(ex: Explorer) -> None:
@@ -113,11 +114,15 @@ def prepare(ex: Explorer) -> None:
     per_p, timed, env = sysmon_p_steps(prog), timed_steps(prog), env_steps(prog)
     fair = tuple(n for n in getattr(prog.module, "STRONGLY_FAIR", ()) if n in prog.steps)
     base = [f"M{i}" for i in range(ms)] + list(ACTORS)
+    # timed classes: (step, P) for a per-P step, (step, -) otherwise
+    timed_cls = [(k, j) for k in timed
+                 for j in (range(ps) if prog.steps[k].params[:1] == ("p",) else (None,))]
     ex.actor_names = (base + [f"M{i}.{k}" for i in range(ms) for k in ("gosched", "safepoint")]
                       + [f"G{j}.schedule" for j in range(gs)]
                       + [f"sysmon.P{j}.{k.split('.', 1)[1]}" for j in range(ps)
                          for k in per_p]
-                      + [f"sysmon.{k.split('.', 1)[1]}.10ms" for k in timed]
+                      + [f"sysmon.{'' if j is None else f'P{j}.'}{k.split('.', 1)[1]}.10ms"
+                         for k, j in timed_cls]
                       + [f"{k}.fair" for k in fair] + [ENV])
     timed_base = len(base) + 2 * ms + gs + len(per_p) * ps
     actor_of = {}
@@ -125,6 +130,9 @@ def prepare(ex: Explorer) -> None:
         name, kind = inst.step.name, inst.step.actor
         if name in env:
             actor_of[inst] = len(ex.actor_names) - 1
+        elif name in timed and inst.args[inst.step.params.index("bit")] == 1:
+            j = inst.args[0] - 1 if inst.step.params[:1] == ("p",) else None
+            actor_of[inst] = timed_base + timed_cls.index((name, j))
         elif name in STRONG_STEPS:
             actor_of[inst] = len(base) + 2 * inst.m + (name != "gosched")
         elif name in QUEUE_STEPS:
@@ -132,10 +140,8 @@ def prepare(ex: Explorer) -> None:
         elif name in per_p:
             actor_of[inst] = (len(base) + 2 * ms + gs + len(per_p) * (inst.args[0] - 1)
                               + per_p.index(name))
-        elif name in timed and inst.args[inst.step.params.index("bit")] == 1:
-            actor_of[inst] = timed_base + timed.index(name)
         elif name in fair:
-            actor_of[inst] = timed_base + len(timed) + fair.index(name)
+            actor_of[inst] = timed_base + len(timed_cls) + fair.index(name)
         else:
             actor_of[inst] = inst.m if inst.m >= 0 else base.index(kind)
     ex.actor_of = actor_of

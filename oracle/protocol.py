@@ -141,17 +141,10 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     live_recs: list[CheckResult] = []
     lat_recs: list[CheckResult] = []
     estimate = live.estimated_states(res.states, cfg.ms, cfg.ps, cfg.gs)
-    # Go 1.26+: liveness runs automatically only up to the Python checker's size, where
-    # its fairness is verified (tests/test_scanbit_liveness.py). Beyond it (2/2/2) the
-    # "10 ms passed" class of retake's re-check is one class for all Ps, not one per P
-    # (the P is in sysmon's state, not in the step's parameters), so sysmon may choose
-    # "under 10 ms" forever for one P: a fairness gap of the model, not a Go finding.
-    scanbit_cap = prog.design == "scanbit" and estimate > live.AUTO_LIMIT
     if liveness is None:
-        liveness = live_auto(engine, estimate) and not scanbit_cap
+        liveness = live_auto(engine, estimate)
     live_note = "not run: safety already refuted" if liveness else (
-        f"not checked: about {estimate} states without symmetry (--liveness on forces it)"
-        + ("; Go 1.26+: the 10 ms fairness class is not yet per P" if scanbit_cap else ""))
+        f"not checked: about {estimate} states without symmetry (--liveness on forces it)")
     if liveness and verdict == Verdict.HOLDS:
         with timed() as t2:
             lr = live_check(engine, build_program(cfg, go, mutant), max_states, estimate,

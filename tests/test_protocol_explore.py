@@ -95,3 +95,20 @@ def test_default_configuration_holds(go: str) -> None:
     run = explore(EXPLORE_DEFAULT, go, engine="native", liveness=False)
     assert run.result.verdict == Verdict.HOLDS, run.result.details.get("violated")
     assert run.result.details["states"] > 1_000_000
+
+
+@pytest.mark.slow
+def test_new_design_default_configuration_is_live() -> None:
+    """Go 1.27 at the default 2 Ms / 2 Ps / 2 Gs: every LIVE-* property holds under the
+    fairness derived from the steps (native liveness, about 12.8M states without
+    symmetry). Regression: the re-check's "10 ms passed" class was one class for all Ps,
+    so sysmon could answer "under 10 ms" forever for one P: false LIVE-EXIT and
+    LIVE-RETAKE lassos found only at this size."""
+    from entersys.oracle.protocol import EXPLORE_DEFAULT
+
+    run = explore(EXPLORE_DEFAULT, "1.27", engine="native")
+    assert run.result.verdict == Verdict.HOLDS, run.result.details.get("violated")
+    by = {r.id.rsplit(".", 1)[1]: r.verdict for r in run.liveness}
+    assert set(by) == {"LIVE-RUN", "LIVE-EXIT", "LIVE-STW", "LIVE-RETAKE"}
+    assert all(v == Verdict.HOLDS for v in by.values()), by
+    assert run.result.details["liveness"].startswith("checked")

@@ -11,6 +11,7 @@ from conftest import program
 from entersys.model import steps_scanbit
 from entersys.model.state import Config
 from entersys.oracle import liveness as live
+from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import PART_SETS, explore, with_parts
 from entersys.results import Verdict
 
@@ -26,18 +27,24 @@ def test_fairness_classes_are_derived_from_the_steps() -> None:
     old, new = program(1, 1, 1, "1.25"), program(1, 1, 1, "1.27")
     assert live.sysmon_p_steps(old) == live.SYSMON_P_STEPS
     assert set(live.sysmon_p_steps(new)) == {"retake.pick", "sysmon.timeout",
-                                             "retake.preempt26"}
-    assert live.timed_steps(old) == () and live.timed_steps(new) == ("retake.block.recheck",)
+                                             "retake.preempt26", "retake.block.recheck"}
+    assert live.timed_steps(old) == ("retake.decide",)
+    assert live.timed_steps(new) == ("retake.block.recheck",)
     assert live.env_steps(new) == tuple(n for n in new.steps
                                         if n in ("stw.begin26", "forEachP.begin", "gc.scan"))
     assert "stw.begin26" in live.env_steps(new)
     ex = live.check(_core(1, 1, 2, "1.27")).explorer
-    assert {"sysmon.P0.pick", "sysmon.P0.timeout", "sysmon.block.recheck.10ms",
+    assert {"sysmon.P0.pick", "sysmon.P0.timeout", "sysmon.P0.block.recheck.10ms",
             "retake.block.cas.fair"} <= set(ex.actor_names)
-    # only the 10 ms instance of the re-check is owed strong fairness
+    # only the 10 ms instance of the re-check is owed strong fairness, one class per P
     by_args = {inst.args: ex.actor_names[a] for inst, a in ex.actor_of.items()
                if inst.step.name == "retake.block.recheck"}
-    assert by_args == {(0,): "sysmon", (1,): "sysmon.block.recheck.10ms"}
+    assert by_args == {(1, 0): "sysmon.P0.block.recheck", (1, 1): "sysmon.P0.block.recheck.10ms"}
+    two = Explorer(_core(2, 2, 1, "1.27"), symmetry=False)  # the numbering only
+    live.prepare(two)
+    names = {two.actor_names[a] for inst, a in two.actor_of.items()
+             if inst.step.name == "retake.block.recheck" and inst.args[1] == 1}
+    assert names == {"sysmon.P0.block.recheck.10ms", "sysmon.P1.block.recheck.10ms"}
 
 
 @pytest.mark.parametrize("go", ["1.26", "1.27"])
