@@ -136,8 +136,14 @@ def test_every_source_mutant_is_refuted_statically_citing_file_and_line() -> Non
     t = tree(OLD)
     recs = mutants.mutant_records(t, dynamic=False)
     assert [r.id for r in recs] == [f"gate.mutant.{m}" for m in mutants.CATALOG]
+    from entersys.model.mutants import MUTANTS
+
     for r in recs:
-        assert r.verdict == Verdict.REFUTED, r.id
+        mid = r.id.split(".")[-1]
+        if MUTANTS[mid].equivalent:  # e.g. R4-no-save: no modelled observer reads g.sched
+            assert r.verdict == r.expected == Verdict.HOLDS, r.id
+            continue
+        assert r.verdict == Verdict.REFUTED == r.expected, r.id
         cited = [s.rule for s in r.counterexample.trace if "proc.go:" in s.rule]
         assert cited, r.id
         assert r.counterexample.replay.endswith(f"--mutants --only {r.id.split('.')[-1]}")

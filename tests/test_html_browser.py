@@ -89,7 +89,7 @@ def test_lasso_cycle_marked(page, tmp_path) -> None:
     from entersys.report.html import render_html_doc
     from entersys.report.json_out import render_json
 
-    doc = json.loads(render_json(mutant_results("1.25", only=["R4-no-save"]), "t"))
+    doc = json.loads(render_json(mutant_results("1.25", only=["R7-store-first"]), "t"))
     cex = doc["results"][0]["counterexample"]
     n = len(cex["trace"])
     cex["loop"] = n - 2
@@ -110,7 +110,7 @@ def test_model_state_beside_concrete_state(page, tmp_path) -> None:
     from entersys.report.html import render_html_doc
     from entersys.report.json_out import render_json
 
-    doc = json.loads(render_json(mutant_results("1.25", only=["R4-no-save"]), "t"))
+    doc = json.loads(render_json(mutant_results("1.25", only=["R7-store-first"]), "t"))
     step = doc["results"][0]["counterexample"]["trace"][0]
     step["concrete"] = {"m0.locks": step["state"]["m0.locks"], "p0.status": "_Pdead"}
     f = tmp_path / "concrete.html"

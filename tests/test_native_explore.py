@@ -66,8 +66,12 @@ def test_native_kills_every_mutant_like_python(go: str, mid: str) -> None:
     py = explore(cfg, go, mid).result
     nat = explore(cfg, go, mid, engine="native")
     rec = nat.result
+    if MUTANTS[mid].equivalent:  # recorded as equivalent in the model: both engines agree
+        assert rec.verdict == Verdict.HOLDS == py.verdict
+        return
     assert rec.verdict == Verdict.REFUTED == py.verdict
-    assert rec.details["violated"] == py.details["violated"]
+    # the same properties violated (the Python engine may list one per violating state)
+    assert sorted(set(rec.details["violated"])) == sorted(set(py.details["violated"]))
     assert rec.details["killed_by"] == py.details["killed_by"]
     assert rec.details["trace_length"] == py.details["trace_length"]
     # the trace is a real run of the mutant's steps from the initial state
