@@ -97,20 +97,28 @@ def describe(prog: Program, state: Sequence[int]) -> dict[str, Any]:
     return Explorer.describe(SimpleNamespace(L=prog.layout, prog=prog), tuple(state))  # type: ignore[arg-type]
 
 
-def counterexample(prog: Program, run: BmcRun, replay_cmd: str) -> Counterexample:
-    """The violating trace as the explorer's record: it is replayed through the concrete
-    interpreter, which must confirm every step and the violation."""
-    rep = replay(prog, run.labels)
+def replayed_steps(prog: Program, labels: list[str]) -> tuple[Any, list[TraceStep]]:
+    """(the interpreter's Replay of `labels`, the numbered TraceSteps with the changed
+    fields and the state after each): a Z3 trace as the explorer's record shows it.
+    Raises ReplayError (entersys.oracle.replay) if a step is not enabled."""
+    rep = replay(prog, labels)
     rules = {name: st_.rule for name, st_ in prog.steps.items()}
     steps: list[TraceStep] = []
     prev = describe(prog, rep.states[0])
-    for k, (lab, s) in enumerate(zip(run.labels, rep.states[1:]), 1):
+    for k, (lab, s) in enumerate(zip(labels, rep.states[1:]), 1):
         cur = describe(prog, s)
         changes = {f: (prev[f], cur[f]) for f in cur if cur[f] != prev[f]}
         actor, stepname = lab.split(":", 1)
         steps.append(TraceStep(k, actor, stepname, rules.get(stepname.split("(")[0], ""),
                                changes, cur))
         prev = cur
+    return rep, steps
+
+
+def counterexample(prog: Program, run: BmcRun, replay_cmd: str) -> Counterexample:
+    """The violating trace as the explorer's record: it is replayed through the concrete
+    interpreter, which must confirm every step and the violation."""
+    rep, steps = replayed_steps(prog, run.labels)
     confirmed = sorted({inv for n, inv in rep.violated if n == len(run.labels)})
     if not set(run.violated) <= set(confirmed if run.labels else _at_init(prog)):
         raise RuntimeError(f"Z3 trace does not replay: Z3 says {run.violated}, "

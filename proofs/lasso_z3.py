@@ -30,7 +30,7 @@ from entersys.oracle.explore import ACTORS, M, tick_normal_form
 from entersys.proofs.bv import MAX_DEPTH, ToBitVec
 from entersys.proofs.protocol_z3 import Z3P
 from entersys.proofs.transition import SEED, TIMEOUT_MS, Frame, Transition
-from entersys.results import Counterexample, TraceStep
+from entersys.results import Counterexample
 
 MAX_REFINEMENTS = 400  # lazy refinements of the pending predicates per depth
 
@@ -340,19 +340,9 @@ def counterexample(prog: Program, run: LassoRun, replay_cmd: str) -> Counterexam
     lasso_counterexample shape): numbered steps with the changed fields and the state
     after each, the loop's start in `values`, and the ITF trace with `loop`."""
     from entersys.oracle.explore import itf
-    from entersys.oracle.replay import replay
-    from entersys.proofs.bmc import describe
+    from entersys.proofs.bmc import describe, replayed_steps
 
-    rep = replay(prog, run.labels)
-    rules = {name: st_.rule for name, st_ in prog.steps.items()}
-    steps: list[TraceStep] = []
-    prev = describe(prog, rep.states[0])
-    for k, (lab, s) in enumerate(zip(run.labels, rep.states[1:]), 1):
-        cur = describe(prog, s)
-        changes = {f: (prev[f], cur[f]) for f in cur if cur[f] != prev[f]}
-        actor, _, stp = lab.partition(":")
-        steps.append(TraceStep(k, actor, stp, rules.get(stp.split("(")[0], ""), changes, cur))
-        prev = cur
+    rep, steps = replayed_steps(prog, run.labels)
     prop = next(p for p in liveness.PROPERTIES if p.id == run.property)
     who = f" ({run.about})" if run.about else ""
     head = (f"{prop.id} (liveness) violated: {prop.title}, under fairness{who}; "
