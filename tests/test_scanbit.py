@@ -256,20 +256,24 @@ def test_swarm_machine_runs_the_new_design() -> None:
 # walk on 2 Ms / 1 P / 2 Gs than on the large configuration hunt_mutant starts with. The
 # first rung is the machine's swarm mode (oracle/machine.py: actors and steps switched off
 # per run, one uniform rule, hypothesis.target on P changes inside another actor's
-# routine) on the core parts: it finds Y-no-timed-wake (DEADLOCK, 83 examples) and
-# R16-no-recheck (I8, 27 examples), which uniform walks hit in 0.25-1 % of runs and the
-# plain rungs missed in 400-1,000 examples. Runs are derandomized (hunt's seed), so a
-# model change that moves a window can make a mutant unfound: the test then fails.
-SCANBIT_LADDER = ((with_parts(Config(2, 1, 2), PART_SETS["core"]), 150, True),
+# routine) on the core parts: it finds R16-no-recheck (I8, 27 examples here; also on a
+# clean clone), which uniform walks hit in 0.25-1 % of runs and the plain rungs missed in
+# 400-1,000 examples. Runs are derandomized (hunt's seed), so a model change that moves a
+# window can make a mutant unfound: the test then fails.
+SCANBIT_LADDER = ((with_parts(Config(2, 1, 2), PART_SETS["core"]), 300, True),
                   (Config(2, 1, 2), 400, False), (Config(1, 1, 1), 1000, False))
 
 
-# N7-steal-no-bit needs its own configuration (two Gs, core parts), which the machine's
-# ladder is not given, as protocol.mutant_results does not hunt catalog mutants with one;
-# the swarm machine on that configuration did not find it in 300 examples. The explorer
-# kills it (I10, tests/test_scanbit_liveness.py).
-NOT_FOUND_BY_MACHINE = ("N7-steal-no-bit",)
-MACHINE_MUTANTS = [m for m in for_version("1.27") if m not in NOT_FOUND_BY_MACHINE]
+# A mutant with a configuration of its own is hunted there first, with longer runs.
+OWN_CONFIG_RUNG = (300, 120)
+# Not reliably found, so not asserted (the explorer kills both; tests/test_mutants.py):
+# Y-no-timed-wake was found by the swarm rung in 83 examples in this checkout but missed
+# in 150 on a clean clone (the derandomized stream differs between checkouts), and
+# N7-steal-no-bit was found at example 204 of 300 runs of 120 steps on its own
+# configuration, missed in 300 swarm and 400 60-step runs: hit rates of about 0.3-1 %,
+# too low for a CI test that must not flake.
+NOT_FOUND_RELIABLY = ("Y-no-timed-wake", "N7-steal-no-bit")
+MACHINE_MUTANTS = [m for m in for_version("1.27") if m not in NOT_FOUND_RELIABLY]
 
 
 @pytest.mark.slow
@@ -277,12 +281,16 @@ MACHINE_MUTANTS = [m for m in for_version("1.27") if m not in NOT_FOUND_BY_MACHI
 def test_machine_finds_new_design_mutant(mid: str) -> None:
     from dataclasses import replace
 
-    from entersys.model.mutants import apply
+    from entersys.model.mutants import MUTANTS, apply
     from entersys.oracle.machine import hunt
 
-    for cfg, examples, swarm in SCANBIT_LADDER:
+    own = MUTANTS[mid].config
+    rungs = [(cfg, examples, 80, swarm) for cfg, examples, swarm in SCANBIT_LADDER]
+    if own is not None:
+        rungs.insert(0, (own, *OWN_CONFIG_RUNG, False))
+    for cfg, examples, steps, swarm in rungs:
         prog = apply(Program(replace(cfg, go="1.27"), go="1.27"), mid)
-        run = hunt(prog, max_examples=examples, steps=80, swarm=swarm)
+        run = hunt(prog, max_examples=examples, steps=steps, swarm=swarm)
         if run.found is not None:
             assert run.found.trace, "the failing run has steps"
             return
