@@ -224,57 +224,32 @@ def run(quick: bool = False, explore: bool = True, errno_arch: bool = True,
             ("bench.map.scan", "native mapping scan against the Python model", map_group)):
         results += _guarded_group(cid, title, measure)
 
-    def explore_group() -> list[CheckResult]:
-        from entersys.bench_protocol import explorer_throughput
+    def with_figures(module: str, fn: str, *args: Any) -> Callable[[], list[CheckResult]]:
+        """A group measured by `module.fn(*args) -> (records, figures)` (imported when the
+        group runs), its figures folded into `extra`."""
+        def group() -> list[CheckResult]:
+            import importlib
 
-        recs, figures = explorer_throughput(quick)
-        extra.update(figures)
-        return recs
-
-    def design_group() -> list[CheckResult]:
-        from entersys.bench_design import design_comparison
-
-        recs, figures = design_comparison(quick)
-        extra.update(figures)
-        return recs
-
-    if explore:
-        results += _guarded_group("bench.explore", "protocol explorer throughput",
-                                  explore_group)
-        results += _guarded_group("bench.design", "old against new protocol design",
-                                  design_group)
-
-    def errno_arch_group() -> list[CheckResult]:
-        from entersys.proofs import errno_arch_bench
-
-        recs, figures = errno_arch_bench.run(quick)
-        extra.update(figures)
-        return recs
-
-    if errno_arch:
-        results += _guarded_group("bench.errno-arch.spread",
-                                  "errno-arch install cost and proof time per arch",
-                                  errno_arch_group)
-    if gate:
-        from entersys.gate.bench import gate_timing
-
-        def gate_group() -> list[CheckResult]:
-            recs, figures = gate_timing()
+            recs, figures = getattr(importlib.import_module(module), fn)(*args)
             extra.update(figures)
-            return recs
+            return list(recs)
+        return group
 
-        results += _guarded_group("bench.gate", "entersys gate on one tree, cold and warm",
-                                  gate_group)
-    if proofs:
-        def proofs_group() -> list[CheckResult]:
-            from entersys.bench_proofs import protocol_proofs
-
-            recs, figures = protocol_proofs()
-            extra.update(figures)
-            return recs
-
-        results += _guarded_group("bench.proofs", "Z3 protocol proofs per design",
-                                  proofs_group)
+    groups = [
+        (explore, "bench.explore", "protocol explorer throughput",
+         with_figures("entersys.bench_protocol", "explorer_throughput", quick)),
+        (explore, "bench.design", "old against new protocol design",
+         with_figures("entersys.bench_design", "design_comparison", quick)),
+        (errno_arch, "bench.errno-arch.spread", "errno-arch install cost and proof time per arch",
+         with_figures("entersys.proofs.errno_arch_bench", "run", quick)),
+        (gate, "bench.gate", "entersys gate on one tree, cold and warm",
+         with_figures("entersys.gate.bench", "gate_timing")),
+        (proofs, "bench.proofs", "Z3 protocol proofs per design",
+         with_figures("entersys.bench_proofs", "protocol_proofs")),
+    ]
+    for wanted, cid, title, measure in groups:
+        if wanted:
+            results += _guarded_group(cid, title, measure)
     return results, extra
 
 
