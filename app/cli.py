@@ -136,8 +136,8 @@ def build_parser() -> _Parser:
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
                    help="also hunt each mutant with the Hypothesis state machine")
-    m.add_argument("--engine", help="z3, explore, hypothesis or all (default: explore, "
-                   "with --hypothesis also hypothesis)")
+    m.add_argument("--engine", help="z3, explore, hypothesis or all (default: all; "
+                   "--hypothesis adds hypothesis to a single engine)")
     m.add_argument("--itf", dest="itf_dir", metavar="DIR",
                    help="write every counterexample as ITF JSON into DIR")
     _add_output_options(m)

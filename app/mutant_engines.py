@@ -1,5 +1,7 @@
 """Which engines `entersys mutants` runs on the catalog: the explorer, the Hypothesis
-machine, Z3 bounded model checking, or all of them; each record names its engine."""
+machine, Z3 bounded model checking, or all of them (the default); each record names its
+engine and carries its own time, so a run shows which engine killed each mutant and how
+fast."""
 
 from __future__ import annotations
 
@@ -14,14 +16,20 @@ class EngineError(ValueError):
     """An unknown --engine."""
 
 
+DEFAULT = "all"
+
+
 def engines(opts: Namespace) -> list[str]:
-    name = getattr(opts, "engine", None)
-    if name is None:
-        return ["explore"] + (["hypothesis"] if opts.hypothesis else [])
+    """The engines `--engine` names (default: all of them, in ENGINES order); `--hypothesis`
+    adds the Hypothesis machine to a single named engine. Raises EngineError for an
+    unknown name."""
+    name = getattr(opts, "engine", None) or DEFAULT
     if name == "all":
         return list(ENGINES)
     if name not in ENGINES:
         raise EngineError(f"unknown --engine {name!r}; known: {', '.join(ENGINES)}, all")
+    if getattr(opts, "hypothesis", False) and name != "hypothesis":
+        return [e for e in ENGINES if e in (name, "hypothesis")]
     return [name]
 
 

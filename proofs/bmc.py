@@ -79,6 +79,41 @@ def bmc(prog: Program, depth: int, inv_ids: Sequence[str] | None = None,
     return BmcRun("holds", depth, seconds=time.perf_counter() - t0, queries=queries)
 
 
+def bmc_search(prog: Program, depth: int, inv_ids: Sequence[str] | None = None,
+               timeout_ms: int = TIMEOUT_MS, semantics: str = "interleaving",
+               tr: Transition | None = None) -> BmcRun:
+    """One satisfiability query for a violation of `inv_ids` (default: all) at any state
+    reachable within `depth` BMC steps (entersys.proofs.unroll: narrow bit-vectors,
+    `semantics` "interleaving" or "rounds"), bit-blasted to Z3's SAT solver. Built to find
+    deep counterexamples fast: no per-depth refutation and no shortest-trace guarantee.
+    "refuted" carries the interleaving steps up to the first violating frame; "holds"
+    means no violation within `depth` BMC steps. Raises ValueError for a depth whose
+    interleaving steps exceed MAX_DEPTH."""
+    from entersys.proofs.unroll import Unrolling
+
+    t0 = time.perf_counter()
+    tr = tr or Transition(prog)
+    ids = list(inv_ids) if inv_ids is not None else list(tr.inv_terms)
+    s = z3.Then("simplify", "bit-blast", "sat").solver()
+    s.set("timeout", timeout_ms)
+    s.set("random_seed", SEED)
+    u = Unrolling(tr, s, depth, semantics)
+    for _ in range(depth):
+        u.extend()
+    bad = [[z3.Not(u.at(tr.inv_terms[i], k)) for i in ids] for k in range(depth + 1)]
+    s.add(z3.Or(*[b for row in bad for b in row]))
+    r = s.check()
+    if r == z3.unsat:
+        return BmcRun("holds", depth, seconds=time.perf_counter() - t0, queries=1)
+    if r != z3.sat:
+        return BmcRun("unknown", depth, seconds=time.perf_counter() - t0, queries=1)
+    m = s.model()
+    k = next(k for k, row in enumerate(bad)
+             if any(z3.is_true(m.eval(b, model_completion=True)) for b in row))
+    violated = [i for i, b in zip(ids, bad[k]) if z3.is_true(m.eval(b, model_completion=True))]
+    return BmcRun("refuted", k, u.labels(m, k), violated, time.perf_counter() - t0, 1)
+
+
 def _val(m: z3.ModelRef, t: Any) -> int:
     return int(m.eval(t, model_completion=True).as_signed_long())
 

@@ -15,8 +15,8 @@ from typing import Any
 from entersys.model.mutants import MUTANTS, for_version
 from entersys.model.program import Program
 from entersys.model.state import Config
-from entersys.oracle.protocol import build_program, with_parts
-from entersys.proofs.bmc import BmcRun, bmc, counterexample
+from entersys.oracle.protocol import MUTANT_CONFIG, build_program, with_parts
+from entersys.proofs.bmc import BmcRun, bmc, bmc_search, counterexample
 from entersys.results import CheckResult, Verdict, timed
 
 # 1 M / 1 P / 1 G with no other actor, then with one actor each, and the depth each rung is
@@ -29,6 +29,10 @@ SECRET_VERSIONS = ("1.27",)  # versions with the `secret` part (Go 1.27's runtim
 # Per-query timeout (ms): Z3's timeout is wall time, set for a loaded 2-core machine; a
 # query past it is "unknown" (exit 3), never "holds".
 MUTANT_TIMEOUT_MS = 600_000
+# the last rung: the catalog's configuration (every part, or the mutant's own), searched
+# in one query to this depth (the explorer's shortest kills there are at most 12 steps)
+SEARCH_DEPTH = 16
+RUNG_TIMEOUT_MS = 60_000
 FAITHFUL_DEPTH = 16  # the faithful model is unrolled on every rung, so less deep
 GROUP = "protocol-mutants"
 
@@ -67,16 +71,29 @@ def hunt(go: str, mid: str | None, depth: int = DEPTH,
     that refuted it (None if none did), the last run, and one summary per rung tried."""
     tried: list[dict] = []
     run = BmcRun("holds", 0)
+    unknown: BmcRun | None = None
     for cfg, parts, rung_depth in _rungs(go, mid):
         prog = build_program(cfg, go, mid)
-        run = bmc(prog, min(depth, rung_depth), timeout_ms=timeout_ms)
+        # a rung that times out is passed over (a later one may kill): a short timeout
+        run = bmc(prog, min(depth, rung_depth), timeout_ms=min(timeout_ms, RUNG_TIMEOUT_MS)
+                  if mid is not None and not MUTANTS[mid].equivalent else timeout_ms)
         tried.append({"parts": list(parts) or ["M only"], "status": run.status,
                       "depth": run.depth, "seconds": round(run.seconds, 2)})
         if run.status == "refuted":
             return parts, run, tried, prog
-        if run.status == "unknown":
-            return None, run, tried, None
-    return None, run, tried, None
+        unknown = unknown or (run if run.status == "unknown" else None)
+    if mid is not None and not MUTANTS[mid].equivalent:
+        # the catalog's own configuration (every part interleaved), one search at depth
+        cfg = replace(MUTANTS[mid].config or MUTANT_CONFIG, go=go)
+        prog = build_program(cfg, go, mid)
+        run = bmc_search(prog, SEARCH_DEPTH, timeout_ms=timeout_ms)
+        tried.append({"parts": ["catalog configuration"], "status": run.status,
+                      "depth": run.depth, "seconds": round(run.seconds, 2),
+                      "search": "one query for a violation within the depth (SAT)"})
+        if run.status == "refuted":
+            return ("catalog",), run, tried, prog
+        unknown = unknown or (run if run.status == "unknown" else None)
+    return None, unknown or run, tried, None
 
 
 def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResult:

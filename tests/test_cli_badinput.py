@@ -83,7 +83,7 @@ OUT_COMMANDS = [
     ["verify", "--only", "errno"],
     ["check", "--only", "errno", "--examples", "5"],
     ["explore", *SMALL],
-    ["mutants", "--only", "N9-switch-first"],
+    ["mutants", "--engine", "explore", "--only", "N9-switch-first"],
     ["graph", "--of", "g-status"],
     ["bench", "--quick"],
 ]
@@ -154,7 +154,7 @@ def test_closed_stdout(tmp_path: Path) -> None:
 
 
 def test_ascii_stdout_encoding(tmp_path: Path) -> None:
-    r = run(["mutants", "--only", "N9-switch-first"], cwd=tmp_path,
+    r = run(["mutants", "--engine", "explore", "--only", "N9-switch-first"], cwd=tmp_path,
             env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
@@ -181,7 +181,8 @@ def test_foreign_native_library(tmp_path: Path) -> None:
 def test_version_only_mutant_is_not_applicable(tmp_path: Path) -> None:
     import json
 
-    r = run(["mutants", "--go", "1.25", "--only", "V14-wirep-no-mcache", "--format", "json"])
+    r = run(["mutants", "--engine", "explore",
+            "--go", "1.25", "--only", "V14-wirep-no-mcache", "--format", "json"])
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)["results"][0]
     assert rec["verdict"] == "not-applicable" and rec["status"] == "skipped"

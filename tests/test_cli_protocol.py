@@ -31,7 +31,7 @@ def test_explore_mutant_exits_0_as_expected_and_writes_itf(cli, tmp_path) -> Non
 
 
 def test_mutants_json(cli) -> None:
-    r = cli("mutants", "--go", "1.14", "--format", "json")
+    r = cli("mutants", "--engine", "explore", "--go", "1.14", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert len(doc["results"]) >= 12

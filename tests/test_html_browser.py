@@ -37,7 +37,8 @@ def page():
 @pytest.mark.slow
 def test_mutant_report_in_chromium(cli, tmp_path, page) -> None:
     saved, html = tmp_path / "m.json", tmp_path / "m.html"
-    r = cli("mutants", "--go", "1.25", "--only", "R7-store-first", "--format", "json",
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.25", "--only", "R7-store-first", "--format", "json",
             "--out", str(saved), "--html", str(html), "--quiet")
     assert r.returncode == 0, r.stderr
     trace = json.loads(saved.read_text())["results"][0]["counterexample"]["trace"]

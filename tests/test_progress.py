@@ -49,6 +49,7 @@ def test_set_quiet_silences_new_reporters() -> None:
 
 
 def test_json_stdout_stays_json(cli) -> None:
-    r = cli("mutants", "--go", "1.25", "--only", "R4-no-save", "--format", "json")
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.25", "--only", "R4-no-save", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["results"][0]["id"].endswith("R4-no-save")

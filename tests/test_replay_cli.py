@@ -55,7 +55,8 @@ def test_cut_trace_does_not_reproduce(catalog) -> None:
 def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
     itf = tmp_path / "itf"
     saved = tmp_path / "m.json"
-    r = cli("mutants", "--go", "1.25", "--format", "json", "--out", str(saved),
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.25", "--format", "json", "--out", str(saved),
             "--itf", str(itf))
     assert r.returncode == 0, r.stderr
     n = len([r for r in json.loads(saved.read_text())["results"] if r["counterexample"]])
@@ -78,7 +79,8 @@ def test_replay_cli_json_and_itf_dir(cli, tmp_path) -> None:
 @pytest.mark.slow
 def test_emitted_pytest_passes_on_mutant_fails_on_faithful(cli, tmp_path) -> None:
     saved = tmp_path / "m.json"
-    r = cli("mutants", "--go", "1.25", "--only", "R7-store-first", "--format", "json",
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.25", "--only", "R7-store-first", "--format", "json",
             "--out", str(saved))
     assert r.returncode == 0, r.stderr
     out = tmp_path / "emitted"

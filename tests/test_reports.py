@@ -38,14 +38,15 @@ def test_vendored_schema_is_oasis_sarif_210(schema) -> None:
 
 @pytest.mark.slow
 def test_mutants_sarif_validates(cli, schema) -> None:
-    r = cli("mutants", "--go", "1.25", "--format", "sarif", "--quiet")
+    r = cli("mutants", "--engine", "explore", "--go", "1.25", "--format", "sarif", "--quiet")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     jsonschema.validate(doc, schema)
     results = doc["runs"][0]["results"]
     # one finding per refuted property: not for a skipped mutant, nor for one recorded as
     # equivalent in the model (it holds, as expected, and has no counterexample)
-    mutants = [m for m in json.loads(cli("mutants", "--go", "1.25", "--format", "json")
+    mutants = [m for m in json.loads(cli("mutants", "--engine", "explore",
+                                     "--go", "1.25", "--format", "json")
                                      .stdout)["results"]
                if m["status"] != "skipped" and m["verdict"] == "refuted"]
     assert len(results) == len(mutants) >= 13
@@ -124,7 +125,8 @@ def test_json_round_trip_through_load_results(mutants_125) -> None:
 @pytest.mark.slow
 def test_report_command_renders_saved_run(cli, tmp_path, schema) -> None:
     saved = tmp_path / "run.json"
-    r = cli("mutants", "--go", "1.14", "--only", "V14-wirep-no-mcache", "--format", "json",
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.14", "--only", "V14-wirep-no-mcache", "--format", "json",
             "--out", str(saved))
     assert r.returncode == 0, r.stderr
     html, sarif = tmp_path / "r.html", tmp_path / "r.sarif"
@@ -175,7 +177,8 @@ def test_step_source_lines_are_go_func_lines() -> None:
 def test_side_outputs_checked_before_the_run(cli, tmp_path) -> None:
     out = tmp_path / "run.json"
     for bad in (["--html", str(tmp_path / "no" / "x.html")], ["--itf", "/etc/hostname"]):
-        r = cli("mutants", "--go", "1.25", "--only", "R4-no-save", "--out", str(out), *bad)
+        r = cli("mutants", "--engine", "explore",
+                "--go", "1.25", "--only", "R4-no-save", "--out", str(out), *bad)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert not out.exists()
 

@@ -218,12 +218,14 @@ def test_cli_runs_the_new_design(cli) -> None:
             "--parts", "full", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["results"][0]["verdict"] == "holds"
-    r = cli("mutants", "--only", "R16-no-recheck", "--format", "json")  # default: Go 1.27
+    r = cli("mutants", "--engine", "explore",
+            "--only", "R16-no-recheck", "--format", "json")  # default: Go 1.27
     assert r.returncode == 0, r.stderr
     [rec] = json.loads(r.stdout)["results"]
     assert rec["id"] == "protocol-mutants.go1.27.R16-no-recheck"
     assert rec["verdict"] == "refuted" and rec["counterexample"]["trace"]
-    r = cli("mutants", "--go", "1.26", "--only", "V27-no-erase", "--format", "json")
+    r = cli("mutants", "--engine", "explore",
+            "--go", "1.26", "--only", "V27-no-erase", "--format", "json")
     assert r.returncode == 0, r.stderr  # 1.26 has no runtime/secret: not applicable
     assert json.loads(r.stdout)["results"][0]["verdict"] == "not-applicable"
 

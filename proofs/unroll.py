@@ -1,0 +1,150 @@
+"""The unrolling that bounded model checking and the lasso search share: T (the one step
+definition, read through entersys.proofs.transition) as a planning-style SAT encoding over
+narrow bit-vectors, in one of two semantics.
+
+- "interleaving": each BMC step is one step instance of one actor (or a stutter).
+- "rounds" (relaxed exists-step semantics): each BMC step is a round in which every actor,
+  in a fixed order (the Ms, then sysmon, stop-the-world, forEachP, the GC), takes at most
+  one step, each seeing the state its predecessors in the round left. A round is a
+  sequence of real interleaving steps, so the semantics is sound without any
+  independence argument; it covers every run of at most K steps, and every run whose
+  steps fall into K such rounds (e.g. N Ms stepping side by side, sysmon and
+  stop-the-world taking their steps in the same rounds), at about the cost of one
+  interleaving step per round: an actor's sub-step only gets new variables for the fields
+  its instances write.
+
+Encoding per sub-step: one Boolean per instance, at most one of an actor's true; an
+instance that fires has its guard and its writes; a field no firing instance writes keeps
+its value (explanatory frame axioms)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import z3
+from entersys.proofs.bv import MAX_DEPTH
+from entersys.proofs.narrow import ToNarrowBitVec, _bits, field_bounds
+from entersys.proofs.transition import Transition
+
+SEMANTICS = ("interleaving", "rounds")
+MAX_WIDTH = 16  # entersys.proofs.bv's width, sound up to MAX_DEPTH steps
+
+
+class Unrolling:
+    """Frames of narrow bit-vectors from the initial state, extended one BMC step at a
+    time into a solver (`extend`). `frames[k]` is the state after k BMC steps (a list of
+    bit-vector terms, one per Layout position); `fired[k]` the (instance index, Boolean)
+    pairs of BMC step k, in firing order. `steps_bound` is the number of interleaving
+    steps the widths must hold (rounds * actors)."""
+
+    def __init__(self, tr: Transition, solver: z3.Solver, depth: int,
+                 semantics: str = "interleaving", tag: str = "u") -> None:
+        if semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {semantics!r}")
+        self.tr, self.s, self.semantics, self.tag = tr, solver, semantics, tag
+        prog = tr.prog
+        owner = [i.m if i.m >= 0 else prog.cfg.ms + _actor_rank(i.step.actor)
+                 for i in tr.instances]
+        order = sorted(set(owner))
+        self.groups: list[list[int]] = (
+            [[k for k, o in enumerate(owner) if o == a] for a in order]
+            if semantics == "rounds" else [list(range(len(tr.instances)))])
+        self.per_step = len(self.groups)
+        bound = depth * self.per_step
+        if bound > MAX_DEPTH:
+            raise ValueError(f"{depth} BMC steps of {self.per_step} sub-steps exceed "
+                             f"{MAX_DEPTH} steps")
+        names = prog.layout.names
+        iv = field_bounds(tr.sym.vars, tr.init, tr.writers, bound)
+        self.width = [min(_bits(*b), MAX_WIDTH) for b in iv]
+        wmap = {f"sym.{n}": w for n, w in zip(names, self.width)}
+        self.bv = ToNarrowBitVec(wmap.get)
+        self.svars = [z3.BitVec(f"sym.{n}", w) for n, w in zip(names, self.width)]
+        # the instances' guards and writes, translated once over self.svars
+        sub = [(v, z3.Int(f"sym.{n}")) for v, n in zip(tr.sym.vars, names)]
+
+        def narrow(t: Any) -> Any:
+            if isinstance(t, bool):
+                return z3.BoolVal(t)
+            return self.bv(z3.substitute(t, *sub)) if not z3.is_true(t) else t
+
+        self.guards = [narrow(g) for g in tr.guards]
+        self.writes: list[dict[int, Any]] = [{} for _ in tr.instances]
+        for pos, ws in tr.writers.items():
+            for k, w in ws:
+                val = narrow(z3.IntVal(w) if isinstance(w, int) else w)
+                self.writes[k][pos] = self._fit(val, self.width[pos])
+        init = [z3.BitVecVal(x, w) for x, w in zip(tr.init, self.width)]
+        self.frames: list[list[Any]] = [init]
+        self.fired: list[list[tuple[int, Any]]] = []
+
+    @staticmethod
+    def _fit(val: Any, w: int) -> Any:
+        """`val` at width w: the field's bounds hold every value it is assigned, so a
+        wider term is truncated without loss."""
+        size = val.size()
+        if size == w:
+            return val
+        return z3.Extract(w - 1, 0, val) if size > w else z3.SignExt(w - size, val)
+
+    def at(self, term: Any, k: int) -> Any:
+        """A term over the symbolic state (transition.sym.vars, Int) at frame k."""
+        if isinstance(term, bool):
+            return z3.BoolVal(term)
+        names = self.tr.prog.layout.names
+        sub = [(v, z3.Int(f"sym.{n}")) for v, n in zip(self.tr.sym.vars, names)]
+        t = self.bv(z3.substitute(term, *sub))
+        return z3.substitute(t, *zip(self.svars, self.frames[k]))
+
+    def extend(self) -> None:
+        """Add BMC step len(self.fired) to the solver."""
+        k = len(self.fired)
+        cur = list(self.frames[k])
+        fired: list[tuple[int, Any]] = []
+        for j, group in enumerate(self.groups):
+            cur = self._substep(cur, group, f"{self.tag}{k}.{j}", fired)
+        self.frames.append(cur)
+        self.fired.append(fired)
+
+    def _substep(self, pre: list[Any], group: Sequence[int], tag: str,
+                 fired: list[tuple[int, Any]]) -> list[Any]:
+        s = self.s
+        sub = list(zip(self.svars, pre))
+        lits = []
+        touched: dict[int, list[Any]] = {}
+        for k in group:
+            g = self.guards[k]
+            if z3.is_false(g):
+                continue
+            lit = z3.Bool(f"{tag}.a{k}")
+            lits.append((k, lit))
+            if not z3.is_true(g):
+                s.add(z3.Implies(lit, z3.substitute(g, *sub)))
+            for pos in self.writes[k]:
+                touched.setdefault(pos, []).append((k, lit))
+        if len(lits) > 1:
+            s.add(z3.AtMost(*[b for _, b in lits], 1))
+        post = list(pre)
+        for pos, ws in touched.items():
+            v = z3.BitVec(f"{tag}.{self.tr.prog.layout.names[pos]}", self.width[pos])
+            post[pos] = v
+            for k, lit in ws:
+                s.add(z3.Implies(lit, v == z3.substitute(self.writes[k][pos], *sub)))
+            s.add(z3.Or(v == pre[pos], *[lit for _, lit in ws]))
+        fired.extend(lits)
+        return post
+
+    def labels(self, m: z3.ModelRef, upto: int | None = None) -> list[str]:
+        """The interleaving steps a model takes in BMC steps 0..upto-1, in order."""
+        out = []
+        for fired in self.fired[:upto]:
+            out.extend(self.tr.instances[k].label for k, lit in fired
+                       if z3.is_true(m.eval(lit, model_completion=True)))
+        return out
+
+
+def _actor_rank(actor: str) -> int:
+    from entersys.oracle.explore import ACTORS
+
+    return ACTORS.index(actor)
