@@ -88,7 +88,7 @@ def bmc_search(prog: Program, depth: int, inv_ids: Sequence[str] | None = None,
     deep counterexamples fast: no per-depth refutation and no shortest-trace guarantee.
     "refuted" carries the interleaving steps up to the first violating frame; "holds"
     means no violation within `depth` BMC steps. Raises ValueError for a depth whose
-    interleaving steps exceed MAX_DEPTH."""
+    interleaving steps exceed entersys.proofs.unroll.MAX_STEPS."""
     from entersys.proofs.unroll import Unrolling
 
     t0 = time.perf_counter()
@@ -112,6 +112,48 @@ def bmc_search(prog: Program, depth: int, inv_ids: Sequence[str] | None = None,
              if any(z3.is_true(m.eval(b, model_completion=True)) for b in row))
     violated = [i for i, b in zip(ids, bad[k]) if z3.is_true(m.eval(b, model_completion=True))]
     return BmcRun("refuted", k, u.labels(m, k), violated, time.perf_counter() - t0, 1)
+
+
+def bmc_deepening(prog: Program, depth: int, inv_ids: Sequence[str] | None = None,
+                  timeout_ms: int = TIMEOUT_MS, semantics: str = "rounds",
+                  budget_s: float = 600.0, tr: Transition | None = None) -> BmcRun:
+    """Incremental BMC in `semantics` (entersys.proofs.unroll), one solver for every depth:
+    at depth k, is an invariant of `inv_ids` violated at frame k? Each depth is checked
+    under an assumption literal, and once refuted nowhere the invariants are asserted at
+    frame k (sound: every state there is reachable and was just shown to satisfy them),
+    which prunes the deeper queries. Stops at the first violation ("refuted", the
+    interleaving steps up to it), at `depth` ("holds"), or when a query is unknown or the
+    wall-clock `budget_s` is spent ("unknown", `depth` = the last depth shown to hold)."""
+    from entersys.proofs.unroll import Unrolling
+
+    t0 = time.perf_counter()
+    tr = tr or Transition(prog)
+    ids = list(inv_ids) if inv_ids is not None else list(tr.inv_terms)
+    s = z3.SolverFor("QF_BV")
+    s.set("random_seed", SEED)
+    u = Unrolling(tr, s, depth, semantics)
+    queries = 0
+    for k in range(depth + 1):
+        if k > 0:
+            u.extend()
+        good = [u.at(tr.inv_terms[i], k) for i in ids]
+        lit = z3.Bool(f"bad@{k}")
+        s.add(z3.Implies(lit, z3.Or(*[z3.Not(g) for g in good])))
+        left = budget_s - (time.perf_counter() - t0)
+        s.set("timeout", max(1, int(min(timeout_ms, left * 1000))))
+        r = s.check(lit) if left > 0 else z3.unknown
+        queries += 1
+        if r == z3.sat:
+            m = s.model()
+            violated = [i for i, g in zip(ids, good)
+                        if z3.is_false(m.eval(g, model_completion=True))]
+            return BmcRun("refuted", k, u.labels(m, k), violated,
+                          time.perf_counter() - t0, queries)
+        if r != z3.unsat:
+            return BmcRun("unknown", k - 1, seconds=time.perf_counter() - t0,
+                          queries=queries)
+        s.add(z3.Not(lit), *good)
+    return BmcRun("holds", depth, seconds=time.perf_counter() - t0, queries=queries)
 
 
 def _val(m: z3.ModelRef, t: Any) -> int:

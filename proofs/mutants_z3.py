@@ -29,10 +29,9 @@ SECRET_VERSIONS = ("1.27",)  # versions with the `secret` part (Go 1.27's runtim
 # Per-query timeout (ms): Z3's timeout is wall time, set for a loaded 2-core machine; a
 # query past it is "unknown" (exit 3), never "holds".
 MUTANT_TIMEOUT_MS = 600_000
-# the last rung: the catalog's configuration (every part, or the mutant's own), searched
-# in one query to this depth (the explorer's shortest kills there are at most 12 steps)
-SEARCH_DEPTH = 16
-RUNG_TIMEOUT_MS = 60_000
+# the first try: the catalog's configuration (every part, or the mutant's own), searched
+# in one query to each of these depths
+SEARCH_DEPTHS = (16, 28)
 FAITHFUL_DEPTH = 16  # the faithful model is unrolled on every rung, so less deep
 GROUP = "protocol-mutants"
 
@@ -72,26 +71,27 @@ def hunt(go: str, mid: str | None, depth: int = DEPTH,
     tried: list[dict] = []
     run = BmcRun("holds", 0)
     unknown: BmcRun | None = None
+    if mid is not None and not MUTANTS[mid].equivalent:
+        # first the catalog's own configuration (every part interleaved, or the mutant's
+        # own), one satisfiability query per depth in SEARCH_DEPTHS: a kill needs no proof
+        # that shallower depths hold
+        cfg = replace(MUTANTS[mid].config or MUTANT_CONFIG, go=go)
+        prog = build_program(cfg, go, mid)
+        for d in SEARCH_DEPTHS:
+            run = bmc_search(prog, d, timeout_ms=timeout_ms)
+            tried.append({"parts": ["catalog configuration"], "status": run.status,
+                          "depth": d, "seconds": round(run.seconds, 2),
+                          "search": "one query for a violation within the depth (SAT)"})
+            if run.status == "refuted":
+                return ("catalog",), run, tried, prog
+            unknown = unknown or (run if run.status == "unknown" else None)
     for cfg, parts, rung_depth in _rungs(go, mid):
         prog = build_program(cfg, go, mid)
-        # a rung that times out is passed over (a later one may kill): a short timeout
-        run = bmc(prog, min(depth, rung_depth), timeout_ms=min(timeout_ms, RUNG_TIMEOUT_MS)
-                  if mid is not None and not MUTANTS[mid].equivalent else timeout_ms)
+        run = bmc(prog, min(depth, rung_depth), timeout_ms=timeout_ms)
         tried.append({"parts": list(parts) or ["M only"], "status": run.status,
                       "depth": run.depth, "seconds": round(run.seconds, 2)})
         if run.status == "refuted":
             return parts, run, tried, prog
-        unknown = unknown or (run if run.status == "unknown" else None)
-    if mid is not None and not MUTANTS[mid].equivalent:
-        # the catalog's own configuration (every part interleaved), one search at depth
-        cfg = replace(MUTANTS[mid].config or MUTANT_CONFIG, go=go)
-        prog = build_program(cfg, go, mid)
-        run = bmc_search(prog, SEARCH_DEPTH, timeout_ms=timeout_ms)
-        tried.append({"parts": ["catalog configuration"], "status": run.status,
-                      "depth": run.depth, "seconds": round(run.seconds, 2),
-                      "search": "one query for a violation within the depth (SAT)"})
-        if run.status == "refuted":
-            return ("catalog",), run, tried, prog
         unknown = unknown or (run if run.status == "unknown" else None)
     return None, unknown or run, tried, None
 

@@ -23,12 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import z3
-from entersys.proofs.bv import MAX_DEPTH
 from entersys.proofs.narrow import ToNarrowBitVec, _bits, field_bounds
 from entersys.proofs.transition import Transition
 
 SEMANTICS = ("interleaving", "rounds")
-MAX_WIDTH = 16  # entersys.proofs.bv's width, sound up to MAX_DEPTH steps
+MAX_STEPS = 2000  # interleaving steps an unrolling may stand for (the widths grow with it)
 
 
 class Unrolling:
@@ -52,12 +51,12 @@ class Unrolling:
             if semantics == "rounds" else [list(range(len(tr.instances)))])
         self.per_step = len(self.groups)
         bound = depth * self.per_step
-        if bound > MAX_DEPTH:
-            raise ValueError(f"{depth} BMC steps of {self.per_step} sub-steps exceed "
-                             f"{MAX_DEPTH} steps")
+        if not 0 <= bound <= MAX_STEPS:
+            raise ValueError(f"{depth} BMC steps of {self.per_step} sub-steps: more than "
+                             f"{MAX_STEPS} steps")
         names = prog.layout.names
         iv = field_bounds(tr.sym.vars, tr.init, tr.writers, bound)
-        self.width = [min(_bits(*b), MAX_WIDTH) for b in iv]
+        self.width = [_bits(*b) for b in iv]
         wmap = {f"sym.{n}": w for n, w in zip(names, self.width)}
         self.bv = ToNarrowBitVec(wmap.get)
         self.svars = [z3.BitVec(f"sym.{n}", w) for n, w in zip(names, self.width)]
@@ -81,8 +80,8 @@ class Unrolling:
 
     @staticmethod
     def _fit(val: Any, w: int) -> Any:
-        """`val` at width w: the field's bounds hold every value it is assigned, so a
-        wider term is truncated without loss."""
+        """`val` at width w: the field's bounds (field_bounds) hold every value any write
+        assigns it within the bound, so a wider term is truncated without loss."""
         size = val.size()
         if size == w:
             return val
@@ -137,7 +136,7 @@ class Unrolling:
 
     def labels(self, m: z3.ModelRef, upto: int | None = None) -> list[str]:
         """The interleaving steps a model takes in BMC steps 0..upto-1, in order."""
-        out = []
+        out: list[str] = []
         for fired in self.fired[:upto]:
             out.extend(self.tr.instances[k].label for k, lit in fired
                        if z3.is_true(m.eval(lit, model_completion=True)))
