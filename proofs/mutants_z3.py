@@ -1,6 +1,8 @@
 """The Z3 engine for the mutant catalog: bounded model checking (entersys.proofs.bmc) of each
-mutant up a ladder of small configurations, from the Ms alone to the Ms with one other
-actor, until an invariant is violated. The trace is decoded into the explorer's
+mutant, first by one satisfiability query per depth on the catalog's configuration (every
+part interleaved, or the mutant's own; entersys.proofs.unroll's narrow encoding), then up a
+ladder of small configurations, from the Ms alone to the Ms with one other actor, until an
+invariant is violated. The trace is decoded into the explorer's
 counterexample record and replayed through the interpreter; the faithful model must hold
 on every rung to the same depth.
 
