@@ -235,10 +235,19 @@ def live_check(engine: str, prog: Program, max_states: int, estimate: int,
     return live.check(prog, max_states=max_states)
 
 
+def parts_tag(cfg: Config) -> str:
+    """The parts of `cfg` as a record-id component: "" for the full set, "core" for the
+    core set, else the parts joined by "+" ("stw+sysmon+locked")."""
+    on = tuple(p for p in PARTS if getattr(cfg, p))
+    for name, parts in PART_SETS.items():
+        if on == tuple(p for p in PARTS if p in parts):
+            return "" if name == "full" else name
+    return "+".join(on) or "bare"
+
+
 def _tag(cfg: Config, go: str, mutant: str | None) -> str:
-    full = all(getattr(cfg, p) for p in PART_SETS["full"]) and not cfg.rawwait \
-        and not cfg.locked
-    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+    parts = parts_tag(cfg)
+    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + (f".{parts}" if parts else "")
             + (f".{mutant}" if mutant else ""))
 
 
