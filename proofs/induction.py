@@ -149,6 +149,16 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
         "the control vector (every routine's location, every P and G status, the "
         "stop-the-world flags) takes only the combinations the reachable states show",
         z3.Or(*[z3.And(*[V[p] == x for p, x in zip(ctl, vec)]) for vec in vecs])))
+    small = [pos for pos, k in enumerate(L.kinds) if len({s[pos] for s in states}) > 1
+             and len({s[pos] for s in states}) <= MAX_DOMAIN]
+    for a_, pa in enumerate(small):
+        for pb in small[a_ + 1:]:
+            pairs = sorted({(s[pa], s[pb]) for s in states})
+            if len(pairs) < len({s[pa] for s in states}) * len({s[pb] for s in states}):
+                out.append(Candidate(
+                    f"({L.names[pa]}, {L.names[pb]}) in mined set ({len(pairs)} pairs)",
+                    "the two fields take only the value pairs the reachable states show",
+                    z3.Or(*[z3.And(V[pa] == x, V[pb] == y) for x, y in pairs])))
     out.extend(_pairwise(prog, tr, states, add_set))
     out.extend(_counting(prog, tr, states))
     for cand in out:
