@@ -104,10 +104,10 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
                         "enabled meanwhile", V[pc] == lab, V[pos], values_when(pc, lab, pos))
         for rpos, kind in refs.get(c, []):
             table = {"P": L.pname, "G": L.gname, "M": L.mname}[kind]
-            flds = {"P": ("status", "m") if c.startswith("m") else _P_INTS,
-                    "G": tuple(G_FIELDS), "M": ("pc", "p", "curg")}[kind]
+            rflds: tuple[str, ...] = {"P": ("status", "m") if c.startswith("m") else _P_INTS,
+                                      "G": tuple(G_FIELDS), "M": ("pc", "p", "curg")}[kind]
             ref = L.names[rpos]
-            for f in flds:
+            for f in rflds:
                 term = getattr(tr.sym.view, kind)(V[rpos], f)
 
                 def get(s: tuple[int, ...], r: int = rpos, t: Any = table,
