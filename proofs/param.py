@@ -57,6 +57,7 @@ class ParamRun:
     proved: list[str]
     local: list[Candidate]
     abstracted: dict[str, int] = field(default_factory=dict)
+    sources: int = 0   # the most objects one step instance reads (object_sources)
     cfg: Config | None = None
     seconds: float = 0.0
 
@@ -194,6 +195,22 @@ def abstract_aggregates(tr: Transition, kind: str) -> dict[str, int]:
     return out
 
 
+def object_sources(tr: Transition, kind: str) -> int:
+    """The most objects of `kind` one step instance can read (after abstracting the
+    aggregates): its parameters of that kind plus the reference fields its guard and
+    writes read. The cutoff must be at least this (the cutoff argument's premise)."""
+    L = tr.prog.layout
+    refk = {"p": "pref", "g": "gref"}[kind]
+    refs = {tr.sym.vars[pos].get_id() for pos, k in enumerate(L.kinds) if k == refk}
+    worst = 0
+    for k, inst in enumerate(tr.instances):
+        read: set[int] = set()
+        for t in [tr.guards[k]] + [w for ws in tr.writers.values() for kk, w in ws if kk == k]:
+            read |= _vars_of(t) & refs if z3.is_expr(t) else set()
+        worst = max(worst, sum(1 for x in inst.step.params if x == kind) + len(read))
+    return worst
+
+
 def prove_param(go: str, timeout_ms: int = TIMEOUT_MS) -> ParamRun:
     """Prove the design's per-object targets at the cutoff by local induction, and check
     the locality the cutoff argument needs. Raises RuntimeError if mining is incomplete."""
@@ -208,11 +225,15 @@ def prove_param(go: str, timeout_ms: int = TIMEOUT_MS) -> ParamRun:
     tr = Transition(prog)
     n = cfg.ps if kind == "p" else cfg.gs
     abstracted = abstract_aggregates(tr, kind)
+    sources = object_sources(tr, kind)
+    if sources > (cfg.ps if kind == "p" else cfg.gs):
+        raise RuntimeError(f"a step reads {sources} {kind.upper()}s: above the cutoff")
     cands = [Candidate(i, "named invariant", tr.inv_terms[i], True) for i in targets]
     cands += _local_candidates(go, kind, n, tr)
     status, live, _ = houdini(tr, cands, timeout_ms)
     run = ParamRun(status, [c.name for c in live if c.target],
                    [c for c in live if not c.target], cfg=cfg)
     run.abstracted = abstracted
+    run.sources = sources
     run.seconds = time.perf_counter() - t0
     return run

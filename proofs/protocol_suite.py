@@ -186,6 +186,7 @@ def param_records(go: str, timeout_ms: int) -> list[CheckResult]:
              "solver_seconds": round(run.seconds, 3),
              "auxiliary_count": len(run.local),
              "auxiliary_invariants": [f"{c.name} -- {c.reason}" for c in run.local],
+             "objects_read_per_step_max": run.sources,
              "aggregates_abstracted": run.abstracted}))
     return out
 
