@@ -12,8 +12,7 @@ import z3
 from entersys.model.state import Config, initial_state
 from entersys.oracle.protocol import PART_SETS, build_program, with_parts
 from entersys.proofs.induction import prove
-from entersys.proofs.param import (abstract_aggregates, cutoff_config, object_sources,
-                                   prove_param)
+from entersys.proofs.param import abstract_aggregates, cutoff_config, object_sources, prove_param
 from entersys.proofs.transition import Transition, solver, successors
 
 
@@ -58,3 +57,10 @@ def test_i7_holds_for_any_number_of_ps_by_cutoff() -> None:
 def test_param_refuses_a_design_without_targets() -> None:
     with pytest.raises(ValueError, match="no parameterized target"):
         prove_param("1.27")
+
+
+def test_param_obligation_only_where_the_design_has_a_target() -> None:
+    from entersys.proofs import protocol_suite
+
+    assert ("1.25", "param", None) in protocol_suite.obligations("1.25", 1)
+    assert all(k != "param" for _, k, _ in protocol_suite.obligations("1.27", 1))
