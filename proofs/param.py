@@ -77,11 +77,18 @@ def _local_candidates(go: str, kind: str, n: int, tr: Transition) -> list[Candid
     L, V = tr.prog.layout, tr.sym.vars
     big = L.pname if kind == "p" else L.gname
     out: list[Candidate] = []
+
+    def field(j: int, f: str) -> Any:
+        """Object j's field f as compared with the mined values: an M reference only as
+        nil (0) or some M (1), since 1/1/1 has one M and the cutoff two."""
+        x = V[big[j][f]]
+        return z3.If(x == 0, 0, 1) if Ls.kinds[own[f]] == "mref" else x
+
     for f, pos in own.items():
         dom = sorted({s[pos] for s in states})
         if len(dom) <= MAX_DOMAIN:
             for j in range(n):
-                x = V[big[j][f]]
+                x = field(j, f)
                 out.append(Candidate(f"{kind}{j}.{f} in {{{', '.join(map(str, dom))}}}",
                                      "the values the steps store in the field",
                                      z3.Or(*[x == d for d in dom])))
@@ -97,8 +104,8 @@ def _local_candidates(go: str, kind: str, n: int, tr: Transition) -> list[Candid
                     out.append(Candidate(
                         f"{kind}{j}.{f} == {v} => {kind}{j}.{f2} in {{{shown}}}",
                         f"the {kind.upper()}'s fields change together in the steps that set {f}",
-                        z3.Implies(V[big[j][f]] == v,
-                                   z3.Or(*[V[big[j][f2]] == x for x in vals]))))
+                        z3.Implies(field(j, f) == v,
+                                   z3.Or(*[field(j, f2) == x for x in vals]))))
     if kind == "p":  # one M and the P it names: "m.pc == L => P(m.ref).f in S"
         pc0 = Ls.mname[0]["pc"]
         for ref in ("p", "oldp", "pp"):
@@ -115,6 +122,8 @@ def _local_candidates(go: str, kind: str, n: int, tr: Transition) -> list[Candid
                     for i in range(tr.prog.cfg.ms):
                         pc, r = V[L.mname[i]["pc"]], V[L.mname[i][ref]]
                         term = tr.sym.view.P(r, f)
+                        if f == "m":  # the M itself (1 at 1/1/1) is M i here
+                            term = z3.If(term == i + 1, 1, z3.If(term == 0, 0, 2))
                         val = z3.Or(*[z3.And(r == 0, True) if x == -1 else
                                       z3.And(r != 0, term == x) for x in vals])
                         out.append(Candidate(
