@@ -143,7 +143,8 @@ def induction_records(go: str, parts: str, cfg: Config, timeout_ms: int
                       f"state) relative to the {method}; the 1-step counterexample to "
                       "induction below shows why plain induction does not close it")
         details: dict[str, Any] = {
-            "method": method, "k": k or 1,
+            "method": "k-induction" if k is not None else "induction",
+            "method_detail": method, "k": k or 1,
             "depth": "unbounded" if verdict == Verdict.HOLDS else None,
             "solver_seconds": round(run.seconds, 3), "houdini_rounds": run.rounds,
             "states_mined": run.states_mined, "auxiliary_count": len(aux),

@@ -64,3 +64,15 @@ def test_param_obligation_only_where_the_design_has_a_target() -> None:
 
     assert ("1.25", "param", None) in protocol_suite.obligations("1.25", 1)
     assert all(k != "param" for _, k, _ in protocol_suite.obligations("1.27", 1))
+
+
+def test_param_record_names_its_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entersys.proofs import param, protocol_suite
+
+    def fake(go: str, timeout_ms: int = 0) -> param.ParamRun:
+        return param.ParamRun("inductive", [], [], cfg=param.cutoff_config("p"), sources=2)
+
+    monkeypatch.setattr(param, "prove_param", fake)
+    (rec,) = protocol_suite.param_records("1.25", 1000)
+    assert rec.details["method"] == "cutoff N=2" and rec.verdict.name == "UNKNOWN"
+    assert rec.details["objects_read_per_step_max"] == 2
