@@ -169,8 +169,13 @@ def make_machine(prog: Program, engine: str = "compiled", swarm: bool = False,
         owners = [prog.layout.pname[j][f] for j in range(prog.cfg.ps) for f in ("status", "m")]
         ns["interleaved"] = 0
 
+        ns["reached"] = 0
+        mutated = changed_steps(prog)
+
         def teardown(self: Any) -> None:
             target(self.interleaved, label="actor steps inside syscall windows")
+            if mutated:
+                target(self.reached, label="steps the mutant changed, reached in an episode")
         ns["teardown"] = teardown
 
     def make_rule(name: str) -> Any:
@@ -199,6 +204,7 @@ def make_machine(prog: Program, engine: str = "compiled", swarm: bool = False,
                 self.cache = ((), {}, False)  # its "any allowed" depends on the set
             self.state = list(initial_state(prog.layout, prog.labels))
             self.trace = trace = []
+            fired: set[str] = set()
             for _ in range(episode):
                 by, some = table(self)
                 if not by:  # judged by inv_deadlock after the rule
@@ -209,6 +215,9 @@ def make_machine(prog: Program, engine: str = "compiled", swarm: bool = False,
                 inst, self.state = enabled[data.draw(hst.integers(0, len(enabled) - 1),
                                                      label="instance")]
                 trace.append(inst.label)
+                if inst.step.name in mutated:
+                    fired.add(inst.step.name)
+                    self.reached = max(self.reached, len(fired))
                 if not all_hold(self.state):
                     raise InvariantViolated(first_violated(self.state), list(trace))
                 me = actor(inst)
@@ -265,6 +274,18 @@ def make_machine(prog: Program, engine: str = "compiled", swarm: bool = False,
         fn = make_inv(inv)
         ns[fn.__name__] = fn
     return type("ProtocolMachine", (RuleBasedStateMachine,), ns)
+
+
+def changed_steps(prog: Program) -> frozenset[str]:
+    """The names of the steps a mutant changed: defined differently from, or absent in, or
+    followed by a different step than in the faithful program of its configuration
+    (empty for a faithful program)."""
+    if not prog.mutant:
+        return frozenset()
+    faithful = Program(prog.cfg, go=prog.go, fuse=prog.fuse)
+    out = {n for n, s in prog.steps.items() if faithful.steps.get(n) is not s}
+    out |= {n for n, nxt in prog.succ.items() if faithful.succ.get(n) != nxt}
+    return frozenset(out)
 
 
 @dataclass
