@@ -362,9 +362,12 @@ class Rung:
     episode: int = 0
 
 
-# Configurations tried in turn when hunting a mutant of the old design: the large one
-# first, then smaller ones in which its race window is more likely to be hit by a walk.
+# Configurations tried in turn when hunting a mutant of the old design: episodes of swarm
+# walks at 2/1/2 with every part first (R15-idlelocked-late: 20 examples, where the plain
+# rungs took minutes), then the large configuration, then smaller ones in which a race
+# window is more likely to be hit by a walk.
 HUNT_LADDER: tuple[Rung, ...] = (
+    Rung((2, 1, 2), "full", 60, 10, swarm=True, episode=80),
     Rung((4, 3, 6), "full", 200, 60),
     Rung((2, 1, 2), "full", 400, 80),
     Rung((2, 1, 2), "core", 600, 60),
