@@ -363,11 +363,12 @@ class Rung:
 
 
 # Configurations tried in turn when hunting a mutant of the old design: episodes of swarm
-# walks at 2/1/2 with every part first (R15-idlelocked-late: 20 examples, where the plain
-# rungs took minutes), then the large configuration, then smaller ones in which a race
-# window is more likely to be hit by a walk.
+# walks at 2/1/2, with every part and then with the core parts (R15-idlelocked-late: 20
+# examples there, where the plain rungs took minutes), then the large configuration, then
+# smaller ones in which a race window is more likely to be hit by a walk.
 HUNT_LADDER: tuple[Rung, ...] = (
     Rung((2, 1, 2), "full", 60, 10, swarm=True, episode=80),
+    Rung((2, 1, 2), "core", 60, 10, swarm=True, episode=80),
     Rung((4, 3, 6), "full", 200, 60),
     Rung((2, 1, 2), "full", 400, 80),
     Rung((2, 1, 2), "core", 600, 60),
@@ -381,7 +382,7 @@ SCANBIT_LADDER: tuple[Rung, ...] = (
     Rung((2, 1, 2), "full", 400, 80),
 )
 # A mutant with a configuration of its own (Mutant.config) is hunted there first.
-OWN_CONFIG_RUNG = Rung((0, 0, 0), "own", 150, 10, swarm=True, episode=120)
+OWN_CONFIG_RUNG = Rung((0, 0, 0), "own", 60, 20, swarm=True, episode=120)
 LADDERS = {"psyscall": HUNT_LADDER, "scanbit": SCANBIT_LADDER}
 
 
