@@ -375,9 +375,11 @@ HUNT_LADDER: tuple[Rung, ...] = (
     Rung((1, 1, 1), "full", 2500, 80),
 )
 # The Go 1.26+ design's mutants: episodes of swarm walks (make_machine's `episode`) at
-# 2 Ms / 1 P / 2 Gs first, where every catalogued mutant's window is hit within tens of
+# 2 Ms / 1 P / 2 Gs, with every part (entersyscallblock for N9, the secret for V27) and
+# then with the core parts, where every catalogued mutant's window is hit within tens of
 # examples (tests/test_scanbit.py), then the plain walk.
 SCANBIT_LADDER: tuple[Rung, ...] = (
+    Rung((2, 1, 2), "full", 60, 10, swarm=True, episode=80),
     Rung((2, 1, 2), "core", 100, 10, swarm=True, episode=80),
     Rung((2, 1, 2), "full", 400, 80),
 )
