@@ -62,7 +62,7 @@ typedef struct es_run {
     uint64_t max_states;
     uint8_t *arena; uint64_t n, cap, mcap;
     uint32_t *parent; uint16_t *via; uint8_t *prod;
-    uint32_t *table; uint64_t tmask;
+    uint64_t *table; uint64_t tmask;   /* (tag << 32) | (id + 1); tag = hash >> 32 */
     uint64_t *levels; int nlevels, lcap;
     uint32_t *eoff; uint32_t *edst; uint16_t *einst; uint64_t ne, ecap;
     uint32_t *rev_off, *rev;
@@ -80,25 +80,42 @@ typedef struct es_run {
  * (learned: a value not in the table is a fault naming it, and the caller restarts with
  * the table extended), in just enough bits ----------------------------------------------- */
 static int pack(const es_run *r, const v_t *s, uint8_t *out, int *ff, int *fv) {
+    /* codes gathered into a 64-bit accumulator, flushed 32 bits at a time (fields are at
+     * most 8 bits wide, so the accumulator never holds more than 39 bits) */
     uint64_t acc = 0; int nb = 0, o = 0;
+    const int *fbits = r->fbits, *cmin = r->cmin, *crange = r->crange, *coff = r->coff;
+    const int16_t *code = r->code;
     for (int i = 0; i < es_nf; i++) {
-        int x = s[i] - r->cmin[i], code = -1;
-        if (x >= 0 && x < r->crange[i]) code = r->code[r->coff[i] + x];
-        if (code < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
-        acc |= (uint64_t)code << nb;
-        nb += r->fbits[i];
-        while (nb >= 8) { out[o++] = (uint8_t)acc; acc >>= 8; nb -= 8; }
+        unsigned x = (unsigned)(s[i] - cmin[i]);
+        int c = x < (unsigned)crange[i] ? code[coff[i] + (int)x] : -1;
+        if (c < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
+        acc |= (uint64_t)c << nb;
+        nb += fbits[i];
+        if (nb >= 32) {
+            uint32_t w = (uint32_t)acc; memcpy(out + o, &w, 4);
+            o += 4; acc >>= 32; nb -= 32;
+        }
     }
-    if (nb) out[o++] = (uint8_t)acc;
+    while (nb > 0) { out[o++] = (uint8_t)acc; acc >>= 8; nb -= 8; }
     return 0;
 }
 
 static void unpack(const es_run *r, const uint8_t *p, v_t *s) {
     uint64_t acc = 0; int nb = 0, o = 0;
+    const int *fbits = r->fbits;
+    const v_t *vals = r->vals;
+    int left = r->pw;
     for (int i = 0; i < es_nf; i++) {
-        int w = r->fbits[i];
-        while (nb < w) { acc |= (uint64_t)p[o++] << nb; nb += 8; }
-        s[i] = r->vals[i * MAXV + (acc & ((1u << w) - 1))];
+        int w = fbits[i];
+        if (nb < w) {
+            if (left >= 4) {
+                uint32_t q; memcpy(&q, p + o, 4);
+                acc |= (uint64_t)q << nb; nb += 32; o += 4; left -= 4;
+            } else {
+                while (nb < w) { acc |= (uint64_t)p[o++] << nb; nb += 8; left--; }
+            }
+        }
+        s[i] = vals[i * MAXV + (acc & ((1u << w) - 1))];
         acc >>= w; nb -= w;
     }
 }
@@ -275,37 +292,52 @@ static int tb_put(tbuf *b, const void *src, size_t n) {
 }
 
 uint64_t es_bytes(const es_run *r) {
-    uint64_t b = r->cap * r->pw + (r->tmask + 1) * 4 + r->cap * (4 + 2 + 1);
+    uint64_t b = r->cap * r->pw + (r->tmask + 1) * 8 + r->cap * (4 + 2 + 1);
     if (r->want_edges) b += r->cap * 4 + r->ecap * 6;
     for (int t = 0; t < MAXE; t++) b += r->tb[t].cap;
     return b;
 }
 
 /* ---- the visited set ------------------------------------------------------------------- */
+/* Open addressing with linear probing over 64-bit slots: the id (plus one; 0 is empty) in
+ * the low half and the high half of the state's hash as a tag. The home slot is the tag
+ * masked, so growing the table rehashes from the slots alone (no state is read again), and
+ * a probe reads a state's packed bytes only when the tags match. */
+#define TAG(h) ((uint64_t)(h) >> 32)
+#define LOADMAX(size) ((size) / 10 * 7)
+
 static int rehash(es_run *r, uint64_t size) {
-    uint32_t *t = calloc(size, 4);
+    uint64_t *t = calloc(size, 8);
     if (!t) return -1;
+    uint64_t mask = size - 1;
+    if (r->table)
+        for (uint64_t k = 0; k <= r->tmask; k++) {
+            uint64_t e = r->table[k];
+            if (!e) continue;
+            uint64_t i = (e >> 32) & mask;
+            while (t[i]) i = (i + 1) & mask;
+            t[i] = e;
+        }
     free(r->table);
-    r->table = t; r->tmask = size - 1;
-    for (uint64_t id = 0; id < r->n; id++) {
-        uint64_t h = hash(r->arena + id * r->pw, r->pw) & r->tmask;
-        while (t[h]) h = (h + 1) & r->tmask;
-        t[h] = (uint32_t)(id + 1);
-    }
+    r->table = t; r->tmask = mask;
     return 0;
 }
 
 /* id of packed state p (inserting it if new); *fresh says which */
 static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
-    uint64_t i = h & r->tmask;
+    uint64_t tag = TAG(h), i = tag & r->tmask;
     for (;;) {
-        uint32_t v = r->table[i];
-        if (!v) break;
-        if (!memcmp(r->arena + (uint64_t)(v - 1) * r->pw, p, r->pw)) { *fresh = 0; return v - 1; }
+        uint64_t e = r->table[i];
+        if (!e) break;
+        if ((e >> 32) == tag) {
+            uint64_t id = (uint32_t)e - 1;
+            if (!memcmp(r->arena + id * r->pw, p, r->pw)) { *fresh = 0; return (int64_t)id; }
+        }
         i = (i + 1) & r->tmask;
     }
     *fresh = 1;
     uint64_t id = r->n;
+    if (id >= UINT32_MAX - 1) return -1;   /* ids are 32-bit (parents, edges) */
     if (grow((void **)&r->arena, &r->cap, id + 1, r->pw)) return -1;
     if (r->cap > r->mcap) {
         uint64_t c = r->cap;
@@ -317,9 +349,9 @@ static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
         r->mcap = c;
     }
     memcpy(r->arena + id * r->pw, p, r->pw);
-    r->table[i] = (uint32_t)(id + 1);
+    r->table[i] = (tag << 32) | (id + 1);
     r->n++;
-    if (r->n * 2 > r->tmask + 1 && rehash(r, (r->tmask + 1) * 2)) return -1;
+    if (r->n > LOADMAX(r->tmask + 1) && rehash(r, (r->tmask + 1) * 2)) return -1;
     return (int64_t)id;
 }
 
@@ -447,7 +479,11 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
     r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
     if (build_combos(r) < 0) return NULL;
-    if (rehash(r, 1 << 20)) { free(r); return NULL; }
+    /* the table starts sized for the state cap (up to 2^26 slots, 512 MiB, touched only as
+     * it fills), so most runs never grow it */
+    uint64_t size = 1 << 12;
+    while (size < (1ull << 26) && LOADMAX(size) < max_states) size *= 2;
+    if (rehash(r, size)) { free(r); return NULL; }
     return r;
 }
 
