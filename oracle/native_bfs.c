@@ -176,6 +176,12 @@ static int sorting_perms(const es_run *r, int e, const v_t *s, int *out) {
             sig[i][k] = sigval(es_fvkind[pos], s[pos]);
         }
     int w = ns < 64 ? ns : 64;
+    if (n == 2) {  /* permutations(range(2)) lists the identity, then the swap */
+        int c2 = memcmp(sig[0], sig[1], w * sizeof(v_t));
+        if (c2 <= 0) out[c++] = 0;
+        if (c2 >= 0) out[c++] = 1;
+        return c;
+    }
     for (int q = 0; q < r->nperm[e]; q++) {
         const uint8_t *p = r->perm[e] + q * n;
         int inv[8];
@@ -353,6 +359,21 @@ static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
     r->n++;
     if (r->n > LOADMAX(r->tmask + 1) && rehash(r, (r->tmask + 1) * 2)) return -1;
     return (int64_t)id;
+}
+
+/* Prefetch the home slots of the successors in the record at q (one frontier state's, as
+ * phase A wrote them) and return the next record; phase B stays a record ahead, so the
+ * table's cache misses overlap instead of queueing. */
+static const uint8_t *prefetch_record(const es_run *r, const uint8_t *q, const uint8_t *end) {
+    if (q >= end) return q;
+    uint16_t cnt; memcpy(&cnt, q, 2); q += 2;
+    if (cnt == UINT16_MAX) cnt = 0;
+    for (int k = 0; k < cnt; k++) {
+        uint64_t h; memcpy(&h, q + 2, 8);
+        __builtin_prefetch(&r->table[TAG(h) & r->tmask]);
+        q += 10 + r->pw;
+    }
+    return q;
 }
 
 /* ---- expansion (phase A, parallel) ----------------------------------------------------- */
@@ -552,8 +573,10 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
         uint64_t first_new = r->n;
         /* phase B: insert in frontier order */
         for (int t = 0; t < nt && !limit; t++) {
-            const uint8_t *p = r->tb[t].buf;
+            const uint8_t *p = r->tb[t].buf, *end = p + r->tb[t].len;
+            const uint8_t *ahead = prefetch_record(r, p, end);
             for (uint64_t id = jobs[t].lo; id < jobs[t].hi; id++) {
+                ahead = prefetch_record(r, ahead, end);
                 uint16_t cnt; memcpy(&cnt, p, 2); p += 2;
                 if (cnt == UINT16_MAX) {
                     cnt = 0;
