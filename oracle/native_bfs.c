@@ -567,10 +567,11 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
     r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
     if (build_combos(r) < 0) return NULL;
-    /* the partitions start sized for the state cap (up to 2^26 slots in all, 512 MiB,
-     * touched only as they fill), so most runs never grow them */
+    /* the partitions start sized for the state cap, up to 2^22 slots in all (32 MiB: a
+     * generous cap must not cost memory); each grows on its own, so growing holds only
+     * 1/NPART of the set twice */
     uint64_t size = 1 << 6;
-    while (size < (1ull << 20) && LOADMAX(size) * NPART < max_states) size *= 2;
+    while (size < (1ull << 16) && LOADMAX(size) * NPART < max_states) size *= 2;
     for (int q = 0; q < NPART; q++)
         if (part_resize(&r->part[q], size)) { es_free(r); return NULL; }
     return r;
