@@ -256,8 +256,13 @@ def test_swarm_machine_runs_the_new_design() -> None:
 
 # The new design's mutants are hunted up oracle/machine.py's SCANBIT_LADDER (the mutant's
 # own configuration first): episodes of swarm walks at 2/1/2 core, where each rule call is
-# a whole episode from the initial state; every 1.27 mutant is found there, Y-no-timed-wake
-# and N7-steal-no-bit included (hit rates per seed in tests/README.md). A seeded hunt's
+# a whole episode from the initial state; every 1.27 mutant is found there. Measured
+# (hunt seeds 0-7, this VM under load): Y-no-timed-wake on the 2/1/2 core episode rung
+# (100 examples of 10 x 80 steps) found with 7 of 8 seeds, at 10-45 examples; N7-steal-
+# no-bit on its own configuration (60 examples of 20 x 120 steps) with 4 of 5 seeds, at
+# 12-22 examples (seed 2 not in its first 60; with 10 x 120 steps and no target on the
+# changed steps, seed 0 needed 421 examples; uniform 80-step walks hit its window in
+# 0.1-0.2 %). A seeded hunt's
 # stream depends only on the program, settings and seed (tests/test_machine_stream.py),
 # so a model change that moves a window can make a mutant unfound: the test then fails, in
 # every checkout alike.
