@@ -267,10 +267,10 @@ def mutant_results(go: str, cfg: Config = MUTANT_CONFIG, only: list[str] | None 
         rec.id = f"protocol-mutants.go{go}.{mid}"
         rec.kind = "mutant"
         out.append(rec)
-        # the machine checks invariants on its own ladder of configurations: mutants only
-        # liveness kills, or that need a part of their own, are not its to find
+        # the machine checks invariants on its own ladder of configurations (a mutant's
+        # own configuration first): mutants only liveness kills are not its to find
         if hypothesis and KILL_KINDS.get(MUTANTS[mid].expect) != "liveness" \
-                and MUTANTS[mid].config is None and not MUTANTS[mid].equivalent:
+                and not MUTANTS[mid].equivalent:
             out.append(hypothesis_result(go, mid))
     return out
 
