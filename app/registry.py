@@ -43,6 +43,19 @@ def _verify_protocol_z3(opts: Namespace) -> list[CheckResult]:
     return protocol_suite.run(opts)
 
 
+def _verify_protocol_episodes(opts: Namespace) -> list[CheckResult]:
+    from entersys.model.program import VERSIONS
+    from entersys.proofs import bmc_episodes
+    from entersys.proofs.protocol_suite import parallel_map
+
+    versions = [opts.go] if getattr(opts, "go", None) else list(VERSIONS)
+    ns = [opts.ps] if getattr(opts, "ps", None) else [2, 3]
+    budget = (opts.timeout_ms / 1000 if getattr(opts, "timeout_ms", None)
+              else bmc_episodes.BUDGET_S)
+    return parallel_map(bmc_episodes.run_job, [(go, n, budget, getattr(opts, "depth", None))
+                                               for go in versions for n in ns])
+
+
 def _check_errno(opts: Namespace) -> list[CheckResult]:
     from entersys.oracle import errno_native
 
@@ -55,11 +68,14 @@ VERIFY_GROUPS: dict[str, GroupFn] = {
     "protocol-model": _verify_protocol,
     "protocol-mutants": _verify_mutants,
     "protocol": _verify_protocol_z3,
+    "protocol-episodes": _verify_protocol_episodes,
 }
 
 # What `entersys verify` runs with no --only: every group but `protocol`, the Z3 proofs of
 # the protocol (BMC, induction, TSO), which take several minutes per Go version on two
-# cores; they run with `--only protocol`.
+# cores, and `protocol-episodes`, BMC to the depth of two syscall episodes per M on N = 2
+# and 3 (a wall-clock budget per record, --timeout-ms; short of the depth it is unknown);
+# they run with `--only protocol` / `--only protocol-episodes`.
 VERIFY_DEFAULT = ("errno", "errno-arch", "protocol-model", "protocol-mutants")
 
 # The options each group reads; `verify --asm` with no group that reads it is bad usage.
@@ -67,6 +83,7 @@ GROUP_OPTIONS: dict[str, set[str]] = {
     "errno": {"asm", "stubs", "timeout_ms"},
     "errno-arch": {"timeout_ms"},
     "protocol": {"timeout_ms", "go", "depth", "ps"},
+    "protocol-episodes": {"timeout_ms", "go", "depth", "ps"},
 }
 
 CHECK_GROUPS: dict[str, GroupFn] = {

@@ -76,3 +76,8 @@ def record(go: str, n: int, budget_s: float = BUDGET_S,
              f"{target} rounds (covers two episodes per M)")
     return CheckResult(f"{GROUP}.go{go}.bmc.two-episodes.{n}m", GROUP, title, "bmc", verdict,
                        Verdict.HOLDS, t(), cex, details)
+
+
+def run_job(job: tuple[str, int, float, int | None]) -> CheckResult:
+    """record(*job): (go, n, budget_s, depth), for a process pool."""
+    return record(*job)

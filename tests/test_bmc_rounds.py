@@ -97,3 +97,18 @@ def test_mutants_engine_defaults_to_all() -> None:
     assert engines(Namespace(engine=None, hypothesis=False)) == list(ENGINES)
     assert engines(Namespace(engine="explore", hypothesis=True)) == ["explore", "hypothesis"]
     assert engines(Namespace(engine="z3", hypothesis=False)) == ["z3"]
+
+
+def test_verify_protocol_episodes_group(cli) -> None:
+    """`verify --only protocol-episodes` (opt-in) runs the two-episode BMC record of the
+    chosen version and N; short of the computed depth within its budget it is unknown,
+    exit 3, with the depth reached."""
+    import json
+
+    r = cli("verify", "--only", "protocol-episodes", "--go", "1.27", "--ps", "2",
+            "--timeout-ms", "3000", "--format", "json")
+    assert r.returncode == 3, r.stderr
+    (rec,) = json.loads(r.stdout)["results"]
+    assert rec["id"] == "protocol.go1.27.bmc.two-episodes.2m" and rec["verdict"] == "unknown"
+    assert rec["details"]["two_episode_depth"] == 20
+    assert "rounds reached within" in rec["details"]["reason"]
