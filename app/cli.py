@@ -460,8 +460,10 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
     witness = next((r for r in recs if r.counterexample and r.counterexample.itf), None)
     itf = None
     if opts.itf is not None:
-        if witness is not None:
-            itf = json.dumps(witness.counterexample.itf, indent=1) + "\n"  # type: ignore[union-attr]
+        if witness is not None:  # with the replay command in "#meta", as `--itf DIR` writes
+            from entersys.cmd_report import itf_with_meta
+
+            itf = json.dumps(itf_with_meta(witness), indent=1) + "\n"
         else:
             rec.details["itf"] = f"no counterexample, so {opts.itf} was not written"
             _say(f"entersys: no counterexample, so --itf {opts.itf} was not written")

@@ -166,3 +166,19 @@ def test_unfair_cycle_names_the_enabled_instance() -> None:
     inst = next(i for i in prog.instances() if i.label == named.group(1))
     assert any(prog.apply(inst, View(prog.layout, CONCRETE, st.__getitem__))[0]
                for st in states[start:-1]), why
+
+
+def test_explore_itf_replays(cli, tmp_path) -> None:
+    """The ITF file `explore --itf FILE` writes carries its replay command in "#meta", so
+    `entersys replay FILE` rebuilds the program and reproduces the counterexample."""
+    import json as json_
+
+    itf = tmp_path / "t.itf.json"
+    r = cli("explore", "--go", "1.27", "--ms", "1", "--ps", "1", "--gs", "1", "--parts",
+            "full", "--mutant", "V27-no-erase", "--itf", str(itf), "--liveness", "off")
+    assert r.returncode == 0, r.stderr
+    assert "--mutant V27-no-erase" in json_.loads(itf.read_text())["#meta"]["replay"]
+    r = cli("replay", str(itf), "--format", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (rec,) = json_.loads(r.stdout)["results"]
+    assert rec["verdict"] == "refuted" and rec["expected"] == "refuted"
