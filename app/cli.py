@@ -147,11 +147,13 @@ def build_parser() -> _Parser:
     g.add_argument("--of", required=True, help="g-status, p-status or states")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="file to write: DOT, or SVG when FILE ends in .svg (needs Graphviz)")
-    g.add_argument("--ms", type=_positive(), default=1)
-    g.add_argument("--ps", type=_positive(), default=1)
-    g.add_argument("--gs", type=_positive(), default=1)
-    g.add_argument("--max-nodes", type=_positive(), default=5000, metavar="N",
-                   help="refuse a state graph larger than N states (default 5000)")
+    g.add_argument("--ms", type=_positive(), default=1, help="--of states: number of Ms")
+    g.add_argument("--ps", type=_positive(), default=1, help="--of states: number of Ps")
+    g.add_argument("--gs", type=_positive(), default=1, help="--of states: number of Gs")
+    g.add_argument("--parts", default="core", metavar="SET",
+                   help="--of states: core (default; 1/1/1 has about 5,000 states) or full")
+    g.add_argument("--max-nodes", type=_positive(), default=20000, metavar="N",
+                   help="refuse a state graph larger than N states (default 20000)")
     from entersys import cmd_lint, cmd_replay, cmd_report
 
     cmd_report.add_parser(sub)
@@ -515,7 +517,11 @@ def _graph(opts: argparse.Namespace) -> int:
     _check_version(opts.go)
     if opts.of not in ("g-status", "p-status", "states"):
         raise UsageError(f"unknown --of {opts.of!r}; known: g-status, p-status, states")
-    cfg = Config(opts.ms, opts.ps, opts.gs, go=opts.go)
+    from entersys.oracle.protocol import PART_SETS, with_parts
+
+    if opts.parts not in PART_SETS:
+        raise UsageError(f"unknown --parts {opts.parts!r}; known: {', '.join(PART_SETS)}")
+    cfg = with_parts(Config(opts.ms, opts.ps, opts.gs, go=opts.go), PART_SETS[opts.parts])
     try:
         cfg.validate()
     except ValueError as e:

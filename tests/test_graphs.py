@@ -63,3 +63,15 @@ def test_state_graph_of_a_small_configuration() -> None:
     assert g.number_of_nodes() == full.states  # every explored state, nothing invented
     assert not nx.is_directed_acyclic_graph(g)  # Gs make syscalls again and again
     assert nx.has_path(g, 0, g.number_of_nodes() - 1)  # BFS numbering: all from the start
+
+
+@pytest.mark.parametrize("go", ["1.14", "1.25", "1.27"])
+def test_state_graph_with_defaults(cli, tmp_path, go) -> None:
+    """`graph --of states` with its defaults (1/1/1, core parts) writes a DOT state graph
+    for every design; a new user's first try (found by a README trial) used to be refused
+    as too large."""
+    out = tmp_path / "s.dot"
+    r = cli("graph", "--go", go, "--of", "states", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert text.startswith("digraph") and text.count("->") > 100
