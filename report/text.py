@@ -15,6 +15,8 @@ def _fmt(v: Any) -> str:
 def _extra_lines(key: str, value: Any) -> list[str]:
     """A run-level note as text: a dict or list one entry a line, never a Python repr."""
     title = key.replace("_", " ")
+    if isinstance(value, (dict, list, tuple)) and not value:
+        return []  # an empty note gets no heading
     if isinstance(value, dict):
         return [f"{title}:"] + [f"  {k}: {v}" for k, v in value.items()]
     if isinstance(value, (list, tuple)):
@@ -41,10 +43,21 @@ def render_counterexample(cex: Counterexample, indent: str = "    ",
 
 def render_text(results: list[CheckResult], command: str = "", extra: dict | None = None) -> str:
     w = max([len(r.id) for r in results] + [5])
-    out = [f"{'check':<{w}}  {'verdict':<8} {'expected':<8} {'status':<12} seconds"]
+    v = max([len(x.label) for r in results for x in (r.verdict, r.expected)] + [8])
+    out = [f"{'check':<{w}}  {'verdict':<{v}} {'expected':<{v}} {'status':<12} seconds"]
     for r in results:
-        out.append(f"{r.id:<{w}}  {r.verdict.label:<8} {r.expected.label:<8} "
+        out.append(f"{r.id:<{w}}  {r.verdict.label:<{v}} {r.expected.label:<{v}} "
                    f"{r.status.label:<12} {r.seconds:7.3f}")
+    # an explorer's size, where the records are few enough to read (explore, one mutant)
+    sized = [r for r in results if r.kind in ("explore", "mutant") and "states" in r.details]
+    if sized and len(results) <= 12:
+        out.append("")
+        for r in sized:
+            d = r.details
+            out.append(f"{r.id}: {d['states']:,} states, {d.get('transitions', 0):,} "
+                       f"transitions, depth {d.get('depth', '?')}"
+                       + (f", {d['states_per_second']:,} states/s"
+                          if d.get("states_per_second") else ""))
     blocks = [r for r in results if r.counterexample is not None]
     for r in blocks:
         tag = "COUNTEREXAMPLE" if r.status != Status.PASS else "expected counterexample"
@@ -69,10 +82,10 @@ def render_text(results: list[CheckResult], command: str = "", extra: dict | Non
     for r in results:
         if r.verdict.label == "not-applicable" and "reason" in r.details:
             out.append(f"{r.id}: not applicable ({r.details['reason']})")
-    if extra:
+    notes = [line for k, v in (extra or {}).items() for line in _extra_lines(k, v)]
+    if notes:
         out.append("")
-        for k, v in extra.items():
-            out.extend(_extra_lines(k, v))
+        out.extend(notes)
     s = summary(results)
     out.append("")
     out.append("summary: " + ", ".join(f"{n} {k}" for k, n in s.items()))
