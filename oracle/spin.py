@@ -248,7 +248,19 @@ def check_tools() -> None:
 
 
 MEMLIM_CAP_MB = 8192   # default cap on SPIN's -DMEMLIM (ENTERSYS_SPIN_MEMLIM_CAP overrides)
-COMPRESSIONS = ("collapse", "hc4", "none")
+COMPRESSIONS = ("collapse", "hc4", "ma", "none")
+MA_SLACK = 32   # bytes over the estimated state vector given to -DMA
+
+
+def compression_flags(compression: str, vector: int = 0) -> list[str]:
+    """gcc flags of a state compression: "collapse" (-DCOLLAPSE, exact), "hc4" (-DHC4 hash
+    compaction, a small probability of a missed state), "ma" (-DMA=N, SPIN's minimized
+    automaton: exact, smallest, slowest; N, the largest state vector in bytes, from
+    `vector` plus MA_SLACK, or 4096) or "none". Raises SpinError for another name."""
+    if compression not in COMPRESSIONS:
+        raise SpinError(f"unknown compression {compression!r}: {', '.join(COMPRESSIONS)}")
+    return {"collapse": ["-DCOLLAPSE"], "hc4": ["-DHC4"], "none": [],
+            "ma": [f"-DMA={vector + MA_SLACK if vector else 4096}"]}[compression]
 
 
 def memory_limit(cap_mb: int | None = None) -> tuple[int, str]:
@@ -299,10 +311,8 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
         flags.append("-DBITSTATE")
     if cores > 1:
         flags.append(f"-DNCORE={cores}")
-    if not bitstate and compression == "collapse":
-        flags.append("-DCOLLAPSE")
-    if not bitstate and compression == "hc4":
-        flags.append("-DHC4")
+    if not bitstate:
+        flags += compression_flags(compression)
     flags += extra_flags or []
     # -E: no invalid end states (a deadlock is our assertion); -w: hash table size
     args = ["./pan", f"-m{max_depth}", "-E", f"-w{bitstate_bits if bitstate else hash_bits}",
