@@ -239,6 +239,7 @@ class SpinRun:
     byte_fields: int = 0
     range_fault: str | None = None   # the byte field a step overflowed (layout name)
     widened: list[str] = field(default_factory=list)  # byte fields made short after a fault
+    build_seconds: float = 0.0   # spin -a and gcc (about 0 when the pan is cached)
 
 
 def check_tools() -> None:
@@ -250,6 +251,7 @@ def check_tools() -> None:
 MEMLIM_CAP_MB = 8192   # default cap on SPIN's -DMEMLIM (ENTERSYS_SPIN_MEMLIM_CAP overrides)
 COMPRESSIONS = ("collapse", "hc4", "ma", "none")
 MA_SLACK = 32   # bytes over the estimated state vector given to -DMA
+MA_PROC_BYTES = 16   # the safety model's one process and pan's own bytes in the vector
 
 
 def compression_flags(compression: str, vector: int = 0) -> list[str]:
@@ -266,7 +268,9 @@ def compression_flags(compression: str, vector: int = 0) -> list[str]:
 def memory_limit(cap_mb: int | None = None) -> tuple[int, str]:
     """(-DMEMLIM in MB, why): 60% of the memory the kernel reports available
     (/proc/meminfo MemAvailable), capped at `cap_mb` (default ENTERSYS_SPIN_MEMLIM_CAP or
-    MEMLIM_CAP_MB) and at least 256 MB."""
+    MEMLIM_CAP_MB) and at least 256 MB; below the cap, rounded down to a power of two,
+    so that a pan built for one run (cached by its flags, _build_pan) serves the next
+    although the free memory moved."""
     cap = cap_mb or int(os.environ.get("ENTERSYS_SPIN_MEMLIM_CAP", MEMLIM_CAP_MB))
     avail = None
     try:
@@ -281,7 +285,9 @@ def memory_limit(cap_mb: int | None = None) -> tuple[int, str]:
     want = max(256, avail * 6 // 10)
     if want > cap:
         return cap, f"capped at {cap} MB (60% of the {avail} MB available is {want} MB)"
-    return want, f"60% of the {avail} MB available"
+    down = 1 << (want.bit_length() - 1)
+    return down, (f"60% of the {avail} MB available ({want} MB), rounded down to a power of "
+                  "two (the flag is part of the cached pan's key)")
 
 
 def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: int = 1_000_000,
@@ -311,7 +317,7 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
         flags.append("-DBITSTATE")
     if cores > 1:
         flags.append(f"-DNCORE={cores}")
-    if not bitstate:
+    if not bitstate and compression != "ma":
         flags += compression_flags(compression)
     flags += extra_flags or []
     # -E: no invalid end states (a deadlock is our assertion); -w: hash table size
@@ -321,7 +327,11 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
     while True:
         pml = _generate_once(prog, hidden=cores == 1, invariants=invariants,
                              compact=compact, wide=frozenset(wide))
-        run = SpinRun(flags=flags, memlim_mb=memory_mb, memlim_reason=why, fields=pml.fields,
+        ma = (compression_flags("ma", pml.byte_fields + 2 * (pml.fields - pml.byte_fields)
+                                + MA_PROC_BYTES)
+              if compression == "ma" and not bitstate else [])
+        run = SpinRun(flags=flags + ma, memlim_mb=memory_mb, memlim_reason=why,
+                      fields=pml.fields,
                       constant_fields=pml.constant, byte_fields=pml.byte_fields,
                       widened=sorted(wide))
         _run_once(prog, pml, run, args, time_limit, timeout)
@@ -352,7 +362,9 @@ def _generate_once(prog: Program, hidden: bool, invariants: list[Invariant] | No
 
 def _run_once(prog: Program, pml: Promela, run: SpinRun, args: list[str],
               time_limit: float | None, timeout: float) -> None:
+    t0 = time.perf_counter()
     pan = _build_pan(pml.source, run.flags, timeout)
+    run.build_seconds += time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="entersys-spin-") as tmp:
         d = Path(tmp)
         (d / "model.pml").write_text(pml.source)

@@ -5,33 +5,36 @@ cycle is mapped back into a lasso (prefix + loop) and replayed through our inter
 
 How entersys's fairness actors map onto Promela processes:
   - each M is one process (`M0`, `M1`, ...), and sysmon, W, F and the GC one each: SPIN's
-    weak fairness per process is our weak fairness per actor (an actor enabled in every
-    state of a cycle must step in it);
-  - the environment's steps (liveness.ENV_STEPS: a new stop-the-world, forEachP or GC
-    round) are a process `env` of their own, which owes no fairness: it also has a
-    stutter step that is always enabled, so SPIN's fairness is met by stuttering; a cycle
-    may not use an environment step (ours: cycles may not; here: the claim's accepting
-    states require `envmoved == 0`, a bit every environment step sets and every other
-    step clears);
+    weak fairness per process is implied by ours (a process enabled in every state of a
+    cycle has a weakly fair actor enabled throughout, or a strongly fair class enabled
+    somewhere; either must step);
+  - the environment's steps (liveness.env_steps: a new stop-the-world, forEachP or GC
+    round, and a design's version of one, Go 1.26+ `stw.begin26`) are a process `env` of
+    their own, which owes no fairness: it also has a stutter step that is always enabled,
+    so SPIN's fairness is met by stuttering; a cycle may not use an environment step (the
+    claim's states require `last != ENV_LAST`, the value every environment step stores);
   - a pending state from which only the environment can step (liveness._stuck) is an
     accepting cycle of `env`'s stutter alone, as in ours.
-Where SPIN's fairness differs from ours: SPIN has no strong fairness. One case is encoded
-exactly in the claim: for LIVE-RUN (G j), `schedule(j)` (QUEUE_STEPS, strongly fair per
-G) makes G j running, so it is never taken on a cycle where G j stays runnable, and its
-strong fairness there means it is disabled in every state of the cycle: the claim's
-branch for G j also requires every `schedule(j)` guard false. Otherwise the steps we owe
-strong fairness (liveness.STRONG_STEPS per M, QUEUE_STEPS per G, SYSMON_P_STEPS per P) are
-ordinary steps of their M's or sysmon's process here, so SPIN accepts cycles that starve
-one of them while its process steps otherwise; and our M actor's weak fairness excludes
-those steps while SPIN's process includes them. Every cycle SPIN finds (up to MAX_TRAILS
-of them, `pan -e`) is therefore replayed under our fairness: the first that is fair for us
-is the violation; if none is, the record is inconclusive (SPIN's disagreement), never a
-violation, and if SPIN finds no cycle at all the properties hold (a cycle fair for us is
-fair for SPIN's weaker fairness too, as long as the strong steps are the only difference).
+Our fairness classes (liveness.prepare) are finer than SPIN's processes: strongly fair
+classes (each M's preemption, each G's turn in the run queue, sysmon's visit of each P and
+its "10 ms passed" choices, a design's STRONGLY_FAIR steps) and weakly fair actors that
+exclude them. SPIN would accept cycles that starve one of them, so the claim enforces
+classes itself (generate_live's `fair`): each step stores its class in `last`; a cycle
+is accepting only if each enforced weak class steps in it or is disabled somewhere in it,
+and each enforced strong class steps in it or (guessed on entering the cycle) is disabled
+in every state of it. Enforcing every class at once would cost 2^k claim branches for k
+strong classes, so check_live refines: it starts with none, replays each lasso SPIN finds
+under our fairness, adds the classes that made it unfair (cmd_replay.unfair_classes) and
+searches again. A lasso fair for us is a violation; no lasso under the enforced classes
+means the properties hold (a cycle fair for us meets every class); running out of rounds
+is inconclusive, never a violation. One case is encoded exactly from the start: for
+LIVE-RUN (G j), `schedule(j)` (strongly fair per G) makes G j running, so on a cycle where
+G j stays runnable it is never taken, and the branch for G j requires every `schedule(j)`
+guard false.
 
 The property is one never claim with a branch per (property, G or P): `<>[] (pending &&
-!exhausted && !envmoved)` for each, where `exhausted` is liveness._m_exhausted (no claim
-where Go would create an M). The pending predicates are the liveness.Cond formulas
+!exhausted && last != ENV_LAST)` for each, where `exhausted` is liveness._m_exhausted (no
+claim where Go would create an M). The pending predicates are the liveness.Cond formulas
 themselves, spelled in Promela."""
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ from typing import Any
 
 from entersys.model.program import Program
 from entersys.oracle import liveness as live
-from entersys.oracle.explore import Explorer, normalize_ticks
 from entersys.oracle.cgen import simp
+from entersys.oracle.explore import Explorer, normalize_ticks
 from entersys.oracle.spin import SpinError, _build_pan, _parse, check_tools, memory_limit, prepare
 
 LIVE_TIMEOUT = 900.0
@@ -112,7 +115,7 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
     over the classes still owed, degeneralized)."""
     m = prepare(prog, wide=wide)
     live.prepare(ex)
-    weak, strong, env_mask = live._masks(ex)
+    strong = live._masks(ex)[1]
     code = {a: j + 1 for j, a in enumerate(fair)}
     out = ["/* generated by entersys.oracle.spin_live from the steps' Z3 terms and the "
            "liveness properties: do not edit */", *m.declarations(), "byte last = 0;"]
@@ -161,7 +164,8 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
             here = _off(inv, d)
             owed = [a for a in fair if a not in d]
             for j, a in enumerate(owed):
-                sat = f"last == {code[a]}" if (1 << a) & strong else f"(last == {code[a]} || !EN_{a})"
+                sat = (f"last == {code[a]}" if (1 << a) & strong
+                       else f"(last == {code[a]} || !EN_{a})")
                 nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
                 out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
                            f"\n  :: {here}\n  od;")
@@ -285,7 +289,8 @@ class LiveVerdict:
     reproduces: bool = False
     why: str = ""
     pending: list[str] = field(default_factory=list)
-    rounds: int = 0   # fairness classes the claim enforced in the last search
+    rounds: int = 0   # SPIN searches made (check_live's refinement)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per search
 
 
 def check_live(prog: Program, max_rounds: int = 8, **kw: Any) -> LiveVerdict:
@@ -306,16 +311,26 @@ def check_live(prog: Program, max_rounds: int = 8, **kw: Any) -> LiveVerdict:
     live.prepare(ex)
     strong = _masks(ex)[1]
     fair: list[int] = []
+    history: list[dict[str, Any]] = []
     for order in ORDERS:
         for _ in range(max_rounds):
             run = run_live(prog, order=order, fair=tuple(fair), **kw)
+            t0 = time.perf_counter()
+            h = {"order": " ".join(order) or "default", "fair": list(run.fair),
+                 "states": run.states, "lassos": len(run.lassos),
+                 "build_seconds": round(run.build_seconds, 1),
+                 "search_seconds": round(run.seconds, 1)}
+            history.append(h)
             if not run.found:
-                return LiveVerdict(run, rounds=len(fair))
+                return LiveVerdict(run, rounds=len(history), history=history)
             v, learned = _replayed(prog, run)
+            h["replay_seconds"] = round(time.perf_counter() - t0, 1)
+            v.rounds, v.history = len(history), history
             first = first or v
             if v.reproduces:
                 return v
             new = [a for a in learned if a not in fair]
+            h["learned"] = [ex.actor_names[a] for a in new]
             if not new or sum(1 for a in fair + new if (1 << a) & strong) > MAX_STRONG:
                 break
             fair += new

@@ -11,7 +11,7 @@ from entersys.model.state import Config
 from entersys.oracle.native_explore import NativeExplorer
 from entersys.oracle.protocol import MUTANT_CONFIG, PART_SETS, explore, with_parts
 from entersys.oracle.replay import replay
-from entersys.oracle.spin import generate, run_spin
+from entersys.oracle.spin import SpinError, generate, run_spin
 from entersys.results import Verdict
 
 
@@ -61,3 +61,19 @@ def test_cli_explore_spin_mutant(cli) -> None:
     [rec] = json.loads(r.stdout)["results"]
     assert rec["details"]["engine"] == "spin" and rec["verdict"] == "refuted"
     assert rec["counterexample"]["trace"]
+
+
+def test_minimized_automaton_stores_the_same_states_as_collapse() -> None:
+    # -DMA (SPIN's minimized automaton) is exact: the same states as -DCOLLAPSE, its
+    # bound from the state vector, in fewer bytes per state than collapse at this size
+    prog = program(1, 1, 1)
+    col = run_spin(prog, memory_mb=512)
+    ma = run_spin(prog, memory_mb=512, compression="ma")
+    assert col.complete and ma.complete and col.errors == ma.errors == 0
+    assert ma.states == col.states and ma.transitions == col.transitions
+    assert "-DCOLLAPSE" in col.flags and not any(f.startswith("-DMA") for f in col.flags)
+    bound = [int(f.split("=")[1]) for f in ma.flags if f.startswith("-DMA=")]
+    assert bound and bound[0] >= ma.state_vector
+    assert 0 < ma.bytes_per_state < col.bytes_per_state
+    with pytest.raises(SpinError, match="unknown compression"):
+        run_spin(prog, compression="zip")

@@ -65,3 +65,7 @@ def test_memory_limit_is_capped_and_says_so(monkeypatch) -> None:
     monkeypatch.setenv("ENTERSYS_SPIN_MEMLIM_CAP", "257")
     mb, why = spin.memory_limit()
     assert mb <= 257 and ("capped at 257 MB" in why or mb == 256)
+    # below the cap the limit is a power of two, so cached pans (keyed by it) are reused
+    monkeypatch.setenv("ENTERSYS_SPIN_MEMLIM_CAP", str(1 << 30))
+    mb, why = spin.memory_limit()
+    assert mb & (mb - 1) == 0 and ("power of two" in why or "unknown" in why)
