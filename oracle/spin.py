@@ -68,6 +68,21 @@ BYTE_MAX = 255
 MINUS = re.compile(r"-(?!>)")  # a subtraction or a negative constant (not Promela's ->)
 
 
+def _value_leaves(t: Any) -> list[int]:
+    """The constants a written term can store: the leaves of its if-then-else tree that
+    are integer constants (a field read or an arithmetic leaf is range-checked when it
+    runs instead)."""
+    import z3
+
+    if isinstance(t, int):
+        return [t]
+    if z3.is_int_value(t) or z3.is_bv_value(t):
+        return [t.as_long()]
+    if z3.is_app_of(t, z3.Z3_OP_ITE):
+        return _value_leaves(t.arg(1)) + _value_leaves(t.arg(2))
+    return []
+
+
 @dataclass
 class Promela:
     source: str
@@ -184,12 +199,15 @@ def prepare(prog: Program, compact: bool = True, wide: frozenset[str] = frozense
     consts = {p: v for p, v in enumerate(init) if p not in written} if compact else {}
     tr = PromelaTranslator(sym, names, consts) if compact else plain
     texts: dict[int, list[str]] = {p: [plain(simp(t))] for p, t in norm_terms.items()}
+    big: set[int] = set()   # fields some step stores a constant outside 0..255 into
     for st in steps:
         for p, t in st.writes.items():
             texts.setdefault(p, []).append(plain(simp(t)))
+            if any(not 0 <= v <= BYTE_MAX for v in _value_leaves(simp(t))):
+                big.add(p)
     byte = {p for p, v in enumerate(init)
             if compact and p not in consts and 0 <= v <= BYTE_MAX and L.names[p] not in wide
-            and not any(MINUS.search(x) for x in texts.get(p, []))}
+            and p not in big and not any(MINUS.search(x) for x in texts.get(p, []))}
     norm = {p: tr(simp(v)) for p, v in norm_terms.items()}
     return Model(prog, sym, tr, init, insts, steps, norm, consts, byte)
 

@@ -16,6 +16,11 @@ from entersys.oracle.explore import Explorer, ExploreResult, Violation
 from entersys.oracle.spin import SpinError, SpinRun, run_spin, trail_path
 from entersys.results import CheckResult, Counterexample, Verdict, timed
 
+# --liveness auto runs SPIN's liveness search up to this many states of the safety search
+# (its product with the claim and SPIN's fairness copies is 10-50 times larger, and every
+# refinement round builds another pan: about 20 s at 1/1/1, 7 min at 2/1/2)
+LIVE_AUTO_LIMIT = 100_000
+
 
 def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
                  max_states: int = 5_000_000, cores: int = 1, bitstate: bool = False,
@@ -24,7 +29,9 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
                  swarm_merge: str | None = None, swarm_seconds: float = 60.0,
                  compression: str = "collapse") -> Any:
     """The safety record (invariants and deadlocks; SPIN does not run our progress
-    checks) and, with `liveness` True, one liveness record (entersys.oracle.spin_live).
+    checks) and, with `liveness` True (None: when the safety search was exhaustive and
+    stored at most LIVE_AUTO_LIMIT states), one liveness record
+    (entersys.oracle.spin_live).
     `swarm` N > 0 runs N diversified bitstate jobs `cores` at a time, each for at most
     `swarm_seconds` (entersys.oracle.spin_swarm); with `swarm_dir` the swarm is written
     there instead of run (the record is then inconclusive: nothing was verified); with
@@ -96,6 +103,8 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     if swarm_details is not None:
         details["swarm"] = swarm_details
     live_recs: list[CheckResult] = []
+    if liveness is None:  # auto: where SPIN's liveness search is quick (measured: 1/1/1)
+        liveness = run.complete and not bitstate and run.states <= LIVE_AUTO_LIMIT
     if liveness and verdict == Verdict.HOLDS:
         live_recs = [live_record(prog, cfg, go, mutant, tag, replay, compression)]
         details["liveness"] = f"SPIN pan -a -f ({live_recs[0].details.get('states')} states)"
@@ -104,7 +113,8 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
             violated = list(live_recs[0].details.get("violated", []))
             details["violated"] = violated
     else:
-        details["liveness"] = ("not checked (--liveness on runs SPIN's acceptance-cycle "
+        details["liveness"] = (f"not checked (auto: above {LIVE_AUTO_LIMIT} states, or not "
+                               "exhaustive; --liveness on runs SPIN's acceptance-cycle "
                                "search)" if not liveness else "not run: safety refuted")
     if mutant:
         details["rule"] = MUTANTS[mutant].rule

@@ -102,6 +102,20 @@ def _enabled_text(m: Any, ks: list[int]) -> str:
     return "(" + (" || ".join(alts) or "0") + ")"
 
 
+_MODELS: dict[tuple[int, frozenset[str]], tuple[Program, Any]] = {}
+
+
+def _model(prog: Program, wide: frozenset[str]) -> Any:
+    """spin.prepare(prog, wide=wide), once per program and widening (check_live's rounds
+    share it: the symbolic steps are the slow part of generating the model)."""
+    hit = _MODELS.get((id(prog), wide))
+    if hit is None or hit[0] is not prog:
+        if len(_MODELS) > 8:
+            _MODELS.clear()
+        hit = _MODELS[(id(prog), wide)] = (prog, prepare(prog, wide=wide))
+    return hit[1]
+
+
 def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(),
                   fair: tuple[int, ...] = ()) -> tuple[str, list[Claim], list[str]]:
     """(Promela source, the claim's branches, the process names). `wide`: byte fields made
@@ -113,7 +127,7 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
     strongly fair class take it, or (a guess made on entering the cycle) find it
     disabled in every state (Streett to Buchi: a branch per guessed set, then a counter
     over the classes still owed, degeneralized)."""
-    m = prepare(prog, wide=wide)
+    m = _model(prog, wide)
     live.prepare(ex)
     strong = live._masks(ex)[1]
     code = {a: j + 1 for j, a in enumerate(fair)}

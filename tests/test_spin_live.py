@@ -130,15 +130,24 @@ def test_a_liveness_mutant_gets_a_spin_lasso_that_replays(go, mutant) -> None:
 
 
 @pytest.mark.slow
-def test_spin_liveness_through_the_cli_agrees_with_our_checker(cli, tmp_path) -> None:
-    out = tmp_path / "run.json"
-    r = cli("explore", "--go", "1.27", "--ms", "1", "--ps", "1", "--gs", "1",
-            "--engine", "spin", "--liveness", "on", "--format", "json", "--out", str(out))
-    assert r.returncode == 0, r.stderr
-    recs = json.loads(out.read_text())["results"]
-    live_rec = next(x for x in recs if x["kind"] == "liveness")
-    assert live_rec["verdict"] == "holds" and live_rec["details"]["complete"]
-    assert live_rec["details"]["searches"] >= 1
+def test_spin_explore_gives_the_native_verdicts_with_liveness_auto(cli, tmp_path) -> None:
+    # --liveness auto runs SPIN's liveness search on a small configuration, and every
+    # verdict equals the native explorer's (safety, and every LIVE-* holding)
+    runs = {}
+    for engine in ("spin", "native"):
+        out = tmp_path / f"{engine}.json"
+        r = cli("explore", "--go", "1.27", "--ms", "1", "--ps", "1", "--gs", "1",
+                "--engine", engine, "--format", "json", "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        runs[engine] = json.loads(out.read_text())["results"]
+    spin_live = [x for x in runs["spin"] if x["kind"] == "liveness"]
+    native_live = [x for x in runs["native"] if x["kind"] == "liveness"]
+    assert len(spin_live) == 1 and native_live
+    assert spin_live[0]["verdict"] == "holds" and spin_live[0]["details"]["complete"]
+    assert spin_live[0]["details"]["searches"] >= 1
+    assert all(x["verdict"] == "holds" for x in native_live)
+    safety = {e: next(x for x in runs[e] if x["kind"] == "explore") for e in runs}
+    assert safety["spin"]["verdict"] == safety["native"]["verdict"] == "holds"
 
 
 @pytest.mark.slow
