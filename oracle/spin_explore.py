@@ -123,7 +123,7 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
                       details)
     return Exploration(rec, ex, ExploreResult(states=run.states, transitions=run.transitions,
                                               depth=run.depth, complete=run.complete),
-                       live_recs)
+                       [] if mutant else live_recs)  # a mutant's kill is in `rec`
 
 
 def _safety_cex(ex: Explorer, prog: Any, run: SpinRun,
