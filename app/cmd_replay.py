@@ -121,6 +121,7 @@ def unfair_classes(prog: Program, cycle: list[list[int]],
     # a class also steps where one of its instances makes the very step the cycle makes
     # (the explorer's graph keeps one edge per successor state, whichever class labels it)
     enabled: list[int] = []
+    first: dict[int, str] = {}  # a class's first instance enabled on the cycle
     for k, st in enumerate(cycle[:-1]):
         view = View(prog.layout, CONCRETE, st.__getitem__)
         here = 0
@@ -132,6 +133,7 @@ def unfair_classes(prog: Program, cycle: list[list[int]],
             if not guard or all(st[i] == val for i, val in writes.items()):
                 continue
             here |= 1 << a
+            first.setdefault(a, inst.label)
             if all(cycle[k + 1][i] == val for i, val in writes.items()) and \
                     all(cycle[k + 1][i] == st[i] for i in range(len(st)) if i not in writes):
                 done.add(a)
@@ -142,8 +144,7 @@ def unfair_classes(prog: Program, cycle: list[list[int]],
     out: list[tuple[int | None, str]] = []
     for a in range(len(ex.actor_names)):
         if anywhere & strong & (1 << a) and a not in done:
-            lab = next(inst.label for inst in prog.instances() if ex.actor_of[inst] == a)
-            out.append((a, f"{lab} never steps"))
+            out.append((a, f"{first[a]} is enabled on the cycle but never steps"))
     always = 0
     if enabled:
         always = enabled[0]

@@ -269,19 +269,25 @@ def find_lassos(ex: NativeExplorer, graph: NativeGraph,
 
 
 def check(prog: Program, max_states: int = 20_000_000, threads: int = 1,
-          values: list[set[int]] | None = None) -> live.LivenessRun:
+          values: list[set[int]] | None = None,
+          on_progress: Callable[[dict[str, Any]], Any] | None = None) -> live.LivenessRun:
     """liveness.check on the native explorer: explore `prog` without symmetry, recording
     edges, and look for a fair lasso of every property. `values` (NativeExplorer.values of
     an earlier run of the same program) seeds the per-field value tables, which saves the
-    restarts that learn them. Raises ValueError if the run is cut off by `max_states` or
-    stops at a safety violation."""
+    restarts that learn them. `on_progress` gets the explorer's counters while the graph is
+    built, with "phase": "liveness graph", then {"phase": "fair cycles"}. Raises
+    ValueError if the run is cut off by `max_states` or stops at a safety violation."""
     t0 = time.perf_counter()
     ex = NativeExplorer(prog, symmetry=False, threads=threads)
     if values is not None and len(values) == len(ex.values):
         ex.values = [a | b for a, b in zip(ex.values, values)]
     live.prepare(ex)
     act_of_inst = np.array([ex.actor_of[i] for i in ex.instances], dtype=np.uint8)
-    res = ex.run(max_states=max_states, progress=False, edges=True)
+    tick = None if on_progress is None else (
+        lambda c: on_progress({"phase": "liveness graph", **c}))
+    res = ex.run(max_states=max_states, progress=False, edges=True, on_progress=tick)
+    if on_progress is not None:
+        on_progress({"phase": "fair cycles", "states": res.states})
     if res.violations:
         raise ValueError(f"safety violation {res.violations[0].property} first")
     if not res.complete:

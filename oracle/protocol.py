@@ -148,7 +148,7 @@ def explore(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = Tr
     if liveness and verdict == Verdict.HOLDS:
         with timed() as t2:
             lr = live_check(engine, build_program(cfg, go, mutant), max_states, estimate,
-                            cores, getattr(ex, "values", None))
+                            cores, getattr(ex, "values", None), on_progress)
         tag0 = _tag(cfg, go, mutant)
         live_recs = live.records(lr, GROUP, tag0, f"Go {go} protocol, {cfg.ms} Ms / "
                                  f"{cfg.ps} Ps / {cfg.gs} Gs", replay + " --liveness on")
@@ -223,7 +223,9 @@ def live_auto(engine: str, estimate: int) -> bool:
 
 
 def live_check(engine: str, prog: Program, max_states: int, estimate: int,
-               cores: int, values: list[set[int]] | None = None) -> live.LivenessRun:
+               cores: int, values: list[set[int]] | None = None,
+               on_progress: Callable[[dict[str, Any]], Any] | None = None
+               ) -> live.LivenessRun:
     """The fair-lasso checks of `prog` on `engine`'s explorer (native: in C, up to the
     estimated size of the graph without symmetry, which bounds it, its value tables
     seeded by `values` from the safety run; else liveness.py)."""
@@ -231,14 +233,23 @@ def live_check(engine: str, prog: Program, max_states: int, estimate: int,
         from entersys.oracle import native_liveness
 
         return native_liveness.check(prog, max_states=max(max_states, estimate + 1),
-                                     threads=cores, values=values)
+                                     threads=cores, values=values, on_progress=on_progress)
     return live.check(prog, max_states=max_states)
 
 
+def parts_tag(cfg: Config) -> str:
+    """The parts of `cfg` as a record-id component: "" for the full set, "core" for the
+    core set, else the parts joined by "+" ("stw+sysmon+locked")."""
+    on = tuple(p for p in PARTS if getattr(cfg, p))
+    for name, parts in PART_SETS.items():
+        if on == tuple(p for p in PARTS if p in parts):
+            return "" if name == "full" else name
+    return "+".join(on) or "bare"
+
+
 def _tag(cfg: Config, go: str, mutant: str | None) -> str:
-    full = all(getattr(cfg, p) for p in PART_SETS["full"]) and not cfg.rawwait \
-        and not cfg.locked
-    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
+    parts = parts_tag(cfg)
+    return (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + (f".{parts}" if parts else "")
             + (f".{mutant}" if mutant else ""))
 
 

@@ -52,3 +52,19 @@ def test_json_stdout_stays_json(cli) -> None:
     r = cli("mutants", "--go", "1.25", "--only", "R4-no-save", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["results"][0]["id"].endswith("R4-no-save")
+
+
+def test_native_liveness_reports_its_phases() -> None:
+    """The liveness phase of explore (a second, unreduced exploration and the fair-cycle
+    search) reports progress too: the graph's counters under "liveness graph", then the
+    fair-cycle phase with the graph's final size."""
+    from entersys.model.program import Program
+    from entersys.model.state import Config
+    from entersys.oracle import native_liveness
+
+    seen: list[dict] = []
+    run = native_liveness.check(Program(Config(1, 1, 1, go="1.27"), go="1.27"),
+                                on_progress=seen.append)
+    phases = [d["phase"] for d in seen]
+    assert "liveness graph" in phases and phases[-1] == "fair cycles", phases
+    assert seen[-1]["states"] == run.run.states > 0

@@ -120,3 +120,47 @@ def test_hypothesis_record_rebuilds_its_program(catalog) -> None:
     assert s.program.startswith("entersys explore --go ") and "--ms 1 --ps 1 --gs 1" in s.program
     assert s.program.endswith(f"--parts full --mutant {r['id'].split('.')[-1]}")
     assert replay_result(s).status == Status.PASS
+
+
+def test_unfair_cycle_names_the_enabled_instance() -> None:
+    """Replay's fairness judgement names the instance of the starved class that is enabled
+    on the cycle (not merely the class's first instance): a cycle of M0's syscalls alone
+    at 1/1/1 starves sysmon, and the named step's guard holds in a state of the cycle."""
+    import re as re_
+
+    from entersys.cmd_replay import _unfair
+    from entersys.model.ops import CONCRETE
+    from entersys.model.program import Program
+    from entersys.model.state import Config, View, initial_state
+    from entersys.oracle.explore import normalize_ticks
+
+    prog = Program(Config(1, 1, 1, go="1.25"), go="1.25")
+
+    def key(x: list[int]) -> tuple[int, ...]:
+        n = list(x)
+        normalize_ticks(prog.layout, n)
+        return tuple(n)
+
+    s = list(initial_state(prog.layout, prog.labels))
+    seen, states, labels = {key(s): 0}, [s], []
+    m0 = [i for i in prog.instances() if i.m == 0]
+    for _ in range(300):  # M0 alone, always its first enabled step, until a state repeats
+        view = View(prog.layout, CONCRETE, s.__getitem__)
+        inst, writes = next((i, w) for i in m0 for g, w in [prog.apply(i, view)]
+                            if g and any(s[k] != x for k, x in w.items()))
+        s = list(s)
+        for k, x in writes.items():
+            s[k] = x
+        labels.append(inst.label)
+        states.append(s)
+        if key(s) in seen:
+            break
+        seen[key(s)] = len(states) - 1
+    start = seen[key(s)]
+    why = _unfair(prog, states[start:], labels[start:])
+    assert why is not None and why.startswith("sysmon:"), why
+    named = re_.match(r"(\S+) is enabled on the cycle", why)
+    assert named, why
+    inst = next(i for i in prog.instances() if i.label == named.group(1))
+    assert any(prog.apply(inst, View(prog.layout, CONCRETE, st.__getitem__))[0]
+               for st in states[start:-1]), why
