@@ -77,3 +77,11 @@ def test_minimized_automaton_stores_the_same_states_as_collapse() -> None:
     assert 0 < ma.bytes_per_state < col.bytes_per_state
     with pytest.raises(SpinError, match="unknown compression"):
         run_spin(prog, compression="zip")
+
+
+def test_spin_compression_is_refused_where_it_means_nothing(cli) -> None:
+    for extra in (["--engine", "native"], ["--engine", "spin", "--bitstate"]):
+        r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--spin-compression", "ma",
+                *extra)
+        assert r.returncode == 2 and "--spin-compression" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
