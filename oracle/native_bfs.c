@@ -51,6 +51,14 @@ typedef struct {
     int fault, ff, fv;
 } tbuf;
 
+/* One partition of the visited set: open addressing with linear probing over 64-bit
+ * slots, (tag << 32) | ref, where tag is the high half of the state's hash (its home slot is
+ * the tag masked, so growing needs no state read again) and ref is id + 1 (0 is empty), or
+ * PEND | k while the batch's k-th successor is new but not yet numbered. */
+#define NPART 64
+#define PEND 0x80000000u
+typedef struct { uint64_t *slot; uint64_t mask, count; } part_t;
+
 typedef struct es_run {
     int pw, want_edges, threads, symmetry;
     v_t *vals; int *nvals; int *fbits;
@@ -62,7 +70,9 @@ typedef struct es_run {
     uint64_t max_states;
     uint8_t *arena; uint64_t n, cap, mcap;
     uint32_t *parent; uint16_t *via; uint8_t *prod;
-    uint32_t *table; uint64_t tmask;
+    part_t part[NPART];   /* the visited set, partitioned by the hash's low bits */
+    /* the successors of one batch, in frontier order (phase B) */
+    const uint8_t **sp; uint32_t *res, *newid; uint64_t spcap;
     uint64_t *levels; int nlevels, lcap;
     uint32_t *eoff; uint32_t *edst; uint16_t *einst; uint64_t ne, ecap;
     uint32_t *rev_off, *rev;
@@ -80,25 +90,42 @@ typedef struct es_run {
  * (learned: a value not in the table is a fault naming it, and the caller restarts with
  * the table extended), in just enough bits ----------------------------------------------- */
 static int pack(const es_run *r, const v_t *s, uint8_t *out, int *ff, int *fv) {
+    /* codes gathered into a 64-bit accumulator, flushed 32 bits at a time (fields are at
+     * most 8 bits wide, so the accumulator never holds more than 39 bits) */
     uint64_t acc = 0; int nb = 0, o = 0;
+    const int *fbits = r->fbits, *cmin = r->cmin, *crange = r->crange, *coff = r->coff;
+    const int16_t *code = r->code;
     for (int i = 0; i < es_nf; i++) {
-        int x = s[i] - r->cmin[i], code = -1;
-        if (x >= 0 && x < r->crange[i]) code = r->code[r->coff[i] + x];
-        if (code < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
-        acc |= (uint64_t)code << nb;
-        nb += r->fbits[i];
-        while (nb >= 8) { out[o++] = (uint8_t)acc; acc >>= 8; nb -= 8; }
+        unsigned x = (unsigned)(s[i] - cmin[i]);
+        int c = x < (unsigned)crange[i] ? code[coff[i] + (int)x] : -1;
+        if (c < 0) { if (ff) { *ff = i; *fv = s[i]; } return -1; }
+        acc |= (uint64_t)c << nb;
+        nb += fbits[i];
+        if (nb >= 32) {
+            uint32_t w = (uint32_t)acc; memcpy(out + o, &w, 4);
+            o += 4; acc >>= 32; nb -= 32;
+        }
     }
-    if (nb) out[o++] = (uint8_t)acc;
+    while (nb > 0) { out[o++] = (uint8_t)acc; acc >>= 8; nb -= 8; }
     return 0;
 }
 
 static void unpack(const es_run *r, const uint8_t *p, v_t *s) {
     uint64_t acc = 0; int nb = 0, o = 0;
+    const int *fbits = r->fbits;
+    const v_t *vals = r->vals;
+    int left = r->pw;
     for (int i = 0; i < es_nf; i++) {
-        int w = r->fbits[i];
-        while (nb < w) { acc |= (uint64_t)p[o++] << nb; nb += 8; }
-        s[i] = r->vals[i * MAXV + (acc & ((1u << w) - 1))];
+        int w = fbits[i];
+        if (nb < w) {
+            if (left >= 4) {
+                uint32_t q; memcpy(&q, p + o, 4);
+                acc |= (uint64_t)q << nb; nb += 32; o += 4; left -= 4;
+            } else {
+                while (nb < w) { acc |= (uint64_t)p[o++] << nb; nb += 8; left--; }
+            }
+        }
+        s[i] = vals[i * MAXV + (acc & ((1u << w) - 1))];
         acc >>= w; nb -= w;
     }
 }
@@ -159,6 +186,12 @@ static int sorting_perms(const es_run *r, int e, const v_t *s, int *out) {
             sig[i][k] = sigval(es_fvkind[pos], s[pos]);
         }
     int w = ns < 64 ? ns : 64;
+    if (n == 2) {  /* permutations(range(2)) lists the identity, then the swap */
+        int c2 = memcmp(sig[0], sig[1], w * sizeof(v_t));
+        if (c2 <= 0) out[c++] = 0;
+        if (c2 >= 0) out[c++] = 1;
+        return c;
+    }
     for (int q = 0; q < r->nperm[e]; q++) {
         const uint8_t *p = r->perm[e] + q * n;
         int inv[8];
@@ -275,37 +308,63 @@ static int tb_put(tbuf *b, const void *src, size_t n) {
 }
 
 uint64_t es_bytes(const es_run *r) {
-    uint64_t b = r->cap * r->pw + (r->tmask + 1) * 4 + r->cap * (4 + 2 + 1);
+    uint64_t b = r->cap * r->pw + r->cap * (4 + 2 + 1) + r->spcap * (8 + 4 + 4);
+    for (int q = 0; q < NPART; q++) b += (r->part[q].mask + 1) * 8;
     if (r->want_edges) b += r->cap * 4 + r->ecap * 6;
     for (int t = 0; t < MAXE; t++) b += r->tb[t].cap;
     return b;
 }
 
 /* ---- the visited set ------------------------------------------------------------------- */
-static int rehash(es_run *r, uint64_t size) {
-    uint32_t *t = calloc(size, 4);
+/* NPART partitions (part_t above); a probe reads a state's packed bytes only when the
+ * tags match. Phase B numbers a batch's successors in three steps, so that the partitions
+ * are searched in parallel and the ids still come out in frontier order: B1 (parallel, a
+ * worker per set of partitions) finds each successor's id or its first occurrence in the
+ * batch; B2 (one thread, no hashing) numbers first occurrences in frontier order and
+ * records parents and edges; B3 (parallel) writes those ids into the pending slots. */
+#define TAG(h) ((uint64_t)(h) >> 32)
+#define PART(h) ((h) & (NPART - 1))
+#define LOADMAX(size) ((size) / 10 * 7)
+
+static int part_resize(part_t *pt, uint64_t size) {
+    uint64_t *t = calloc(size, 8);
     if (!t) return -1;
-    free(r->table);
-    r->table = t; r->tmask = size - 1;
-    for (uint64_t id = 0; id < r->n; id++) {
-        uint64_t h = hash(r->arena + id * r->pw, r->pw) & r->tmask;
-        while (t[h]) h = (h + 1) & r->tmask;
-        t[h] = (uint32_t)(id + 1);
-    }
+    uint64_t mask = size - 1;
+    if (pt->slot)
+        for (uint64_t k = 0; k <= pt->mask; k++) {
+            uint64_t e = pt->slot[k];
+            if (!e) continue;
+            uint64_t i = (e >> 32) & mask;
+            while (t[i]) i = (i + 1) & mask;
+            t[i] = e;
+        }
+    free(pt->slot);
+    pt->slot = t; pt->mask = mask;
     return 0;
 }
 
-/* id of packed state p (inserting it if new); *fresh says which */
-static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
-    uint64_t i = h & r->tmask;
+/* Probe pt for packed state p (hash h): 1 and its slot if present, else 0 and the empty
+ * slot where it goes. A pending ref is compared with that successor's bytes in the batch. */
+static int probe(const es_run *r, const part_t *pt, uint64_t h, const uint8_t *p,
+                 uint64_t *where) {
+    uint64_t tag = TAG(h), i = tag & pt->mask;
     for (;;) {
-        uint32_t v = r->table[i];
-        if (!v) break;
-        if (!memcmp(r->arena + (uint64_t)(v - 1) * r->pw, p, r->pw)) { *fresh = 0; return v - 1; }
-        i = (i + 1) & r->tmask;
+        uint64_t e = pt->slot[i];
+        if (!e) { *where = i; return 0; }
+        if ((e >> 32) == tag) {
+            uint32_t v = (uint32_t)e;
+            const uint8_t *o = v & PEND ? r->sp[v & ~PEND] + 10
+                                        : r->arena + (uint64_t)(v - 1) * r->pw;
+            if (!memcmp(o, p, r->pw)) { *where = i; return 1; }
+        }
+        i = (i + 1) & pt->mask;
     }
-    *fresh = 1;
+}
+
+/* a new state's id: its packed bytes appended to the arena, its per-id arrays grown */
+static int64_t append_state(es_run *r, const uint8_t *p) {
     uint64_t id = r->n;
+    if (id + 1 >= PEND) return -1;   /* ids are 31-bit here (32-bit parents and edges) */
     if (grow((void **)&r->arena, &r->cap, id + 1, r->pw)) return -1;
     if (r->cap > r->mcap) {
         uint64_t c = r->cap;
@@ -317,10 +376,70 @@ static int64_t lookup(es_run *r, const uint8_t *p, uint64_t h, int *fresh) {
         r->mcap = c;
     }
     memcpy(r->arena + id * r->pw, p, r->pw);
-    r->table[i] = (uint32_t)(id + 1);
     r->n++;
-    if (r->n * 2 > r->tmask + 1 && rehash(r, (r->tmask + 1) * 2)) return -1;
     return (int64_t)id;
+}
+
+/* insert a state known to be new, numbered id (the initial state) */
+static int insert_numbered(es_run *r, const uint8_t *p, uint64_t h, uint64_t id) {
+    part_t *pt = &r->part[PART(h)];
+    uint64_t w;
+    if (probe(r, pt, h, p, &w)) return 0;
+    pt->slot[w] = (TAG(h) << 32) | (id + 1);
+    if (++pt->count > LOADMAX(pt->mask + 1)) return part_resize(pt, (pt->mask + 1) * 2);
+    return 0;
+}
+
+/* Phase B1, one worker: for the batch's successors whose partition this worker owns (by
+ * partition number modulo the workers), the id if visited, else the first successor of the
+ * batch with the same state (entered as pending where it is the first). */
+typedef struct { es_run *r; uint64_t m; int t, nt, fault; } bjob;
+
+static void *b1_range(void *arg) {
+    bjob *j = arg;
+    es_run *r = j->r;
+    j->fault = 0;
+    for (uint64_t k = 0; k < j->m; k++) {
+        if (k + 16 < j->m) {   /* a home slot 16 successors ahead, to overlap the misses */
+            uint64_t ha; memcpy(&ha, r->sp[k + 16] + 2, 8);
+            if ((int)(PART(ha) % j->nt) == j->t) {
+                const part_t *pa = &r->part[PART(ha)];
+                __builtin_prefetch(&pa->slot[TAG(ha) & pa->mask]);
+            }
+        }
+        uint64_t h; memcpy(&h, r->sp[k] + 2, 8);
+        if ((int)(PART(h) % j->nt) != j->t) continue;
+        part_t *pt = &r->part[PART(h)];
+        uint64_t w;
+        if (probe(r, pt, h, r->sp[k] + 10, &w)) {
+            uint32_t v = (uint32_t)pt->slot[w];
+            r->res[k] = v & PEND ? v : v - 1;
+            continue;
+        }
+        pt->slot[w] = (TAG(h) << 32) | (PEND | (uint32_t)k);
+        r->res[k] = PEND | (uint32_t)k;
+        if (++pt->count > LOADMAX(pt->mask + 1) && part_resize(pt, (pt->mask + 1) * 2)) {
+            j->fault = ES_NOMEM;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Phase B3, one worker: the pending slots of its partitions get the ids phase B2 gave. */
+static void *b3_range(void *arg) {
+    bjob *j = arg;
+    es_run *r = j->r;
+    for (uint64_t k = 0; k < j->m; k++) {
+        if (r->res[k] != (PEND | (uint32_t)k)) continue;
+        uint64_t h; memcpy(&h, r->sp[k] + 2, 8);
+        if ((int)(PART(h) % j->nt) != j->t) continue;
+        part_t *pt = &r->part[PART(h)];
+        uint64_t i = TAG(h) & pt->mask;
+        while ((uint32_t)pt->slot[i] != (PEND | (uint32_t)k)) i = (i + 1) & pt->mask;
+        pt->slot[i] = (TAG(h) << 32) | ((uint64_t)r->newid[k] + 1);
+    }
+    return NULL;
 }
 
 /* ---- expansion (phase A, parallel) ----------------------------------------------------- */
@@ -402,6 +521,7 @@ static int64_t check_new(es_run *r, uint64_t lo, uint64_t hi) {
 }
 
 /* ---- the public API -------------------------------------------------------------------- */
+void es_free(es_run *r);
 /* vals: es_nf rows of MAXV sorted values, nvals[f] of them used in row f */
 es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t max_states,
                int threads, int symmetry) {
@@ -447,13 +567,21 @@ es_run *es_new(const int16_t *vals, const int *nvals, int want_edges, uint64_t m
     r->perm[0] = es_perm_m; r->perm[1] = es_perm_p; r->perm[2] = es_perm_g;
     r->nperm[0] = es_nperm_m; r->nperm[1] = es_nperm_p; r->nperm[2] = es_nperm_g;
     if (build_combos(r) < 0) return NULL;
-    if (rehash(r, 1 << 20)) { free(r); return NULL; }
+    /* the partitions start sized for the state cap, up to 2^22 slots in all (32 MiB: a
+     * generous cap must not cost memory); each grows on its own, so growing holds only
+     * 1/NPART of the set twice */
+    uint64_t size = 1 << 6;
+    while (size < (1ull << 16) && LOADMAX(size) * NPART < max_states) size *= 2;
+    for (int q = 0; q < NPART; q++)
+        if (part_resize(&r->part[q], size)) { es_free(r); return NULL; }
     return r;
 }
 
 void es_free(es_run *r) {
     if (!r) return;
-    free(r->arena); free(r->parent); free(r->via); free(r->prod); free(r->table);
+    free(r->arena); free(r->parent); free(r->via); free(r->prod);
+    for (int q = 0; q < NPART; q++) free(r->part[q].slot);
+    free(r->sp); free(r->res); free(r->newid);
     free(r->levels); free(r->eoff); free(r->edst); free(r->einst); free(r->zero);
     free(r->rev_off); free(r->rev); free(r->bad);
     free(r->vals); free(r->nvals); free(r->fbits);
@@ -487,8 +615,8 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
     memcpy(s, init, es_nf * sizeof(v_t));
     if (es_canon(r, s) < 0) return r->status = ES_FAULT;
     if (pack(r, s, pk, &r->fault_field, &r->fault_value) < 0) return r->status = ES_UNKNOWN;
-    int fresh;
-    if (lookup(r, pk, hash(pk, r->pw), &fresh) < 0) return r->status = ES_NOMEM;
+    if (append_state(r, pk) < 0 || insert_numbered(r, pk, hash(pk, r->pw), 0))
+        return r->status = ES_NOMEM;
     r->parent[0] = UINT32_MAX; r->via[0] = UINT16_MAX;
     if (!es_all_inv(s)) r->viol = 0;
     if (add_level(r, 0) || add_level(r, 1)) return r->status = ES_NOMEM;
@@ -514,7 +642,36 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
                 return r->status = r->tb[t].fault;
             }
         uint64_t first_new = r->n;
-        /* phase B: insert in frontier order */
+        /* phase B0: the batch's successors in frontier order */
+        uint64_t m = 0;
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *p = r->tb[t].buf;
+            for (uint64_t id = jobs[t].lo; id < jobs[t].hi; id++) {
+                uint16_t cnt; memcpy(&cnt, p, 2); p += 2;
+                if (cnt == UINT16_MAX) cnt = 0;
+                if (m + cnt > r->spcap) {
+                    uint64_t c = r->spcap ? r->spcap : 1 << 16;
+                    while (c < m + cnt) c *= 2;
+                    const uint8_t **a1 = realloc(r->sp, c * sizeof *a1);
+                    if (a1) r->sp = a1;
+                    uint32_t *a2 = realloc(r->res, c * 4);
+                    if (a2) r->res = a2;
+                    uint32_t *a3 = realloc(r->newid, c * 4);
+                    if (a3) r->newid = a3;
+                    if (!a1 || !a2 || !a3) return r->status = ES_NOMEM;
+                    r->spcap = c;
+                }
+                for (int k = 0; k < cnt; k++) { r->sp[m++] = p; p += 10 + r->pw; }
+            }
+        }
+        if (m >= PEND) return r->status = ES_NOMEM;
+        bjob bj[MAXE];
+        for (int t = 0; t < nt; t++) { bj[t].r = r; bj[t].m = m; bj[t].t = t; bj[t].nt = nt; }
+        parallel(r, b1_range, bj, sizeof(bjob), nt);
+        for (int t = 0; t < nt; t++)
+            if (bj[t].fault) return r->status = bj[t].fault;
+        /* phase B2: number the new states in frontier order */
+        uint64_t kk = 0;
         for (int t = 0; t < nt && !limit; t++) {
             const uint8_t *p = r->tb[t].buf;
             for (uint64_t id = jobs[t].lo; id < jobs[t].hi; id++) {
@@ -530,15 +687,23 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
                     r->zero[r->nzero++] = (uint32_t)id;
                 }
                 uint8_t productive = 0;
-                for (int k = 0; k < cnt; k++) {
-                    uint16_t inst; uint64_t h;
-                    memcpy(&inst, p, 2); memcpy(&h, p + 2, 8);
-                    const uint8_t *q = p + 10;
+                for (int k = 0; k < cnt; k++, kk++) {
+                    uint16_t inst;
+                    memcpy(&inst, p, 2);
                     p += 10 + r->pw;
                     productive |= es_productive[inst];
-                    int64_t to = lookup(r, q, h, &fresh);
-                    if (to < 0) return r->status = ES_NOMEM;
-                    if (fresh) { r->parent[to] = (uint32_t)id; r->via[to] = inst; }
+                    uint32_t v = r->res[kk];
+                    int64_t to;
+                    int fresh = 0;
+                    if (!(v & PEND)) to = v;
+                    else if ((v & ~PEND) != kk) to = r->newid[v & ~PEND];
+                    else {
+                        to = append_state(r, r->sp[kk] + 10);
+                        if (to < 0) return r->status = ES_NOMEM;
+                        r->newid[kk] = (uint32_t)to;
+                        fresh = 1;
+                        r->parent[to] = (uint32_t)id; r->via[to] = inst;
+                    }
                     if (r->want_edges) {
                         uint64_t ec = r->ecap;
                         if (grow((void **)&r->edst, &r->ecap, r->ne + 1, 4)) return r->status = ES_NOMEM;
@@ -559,6 +724,8 @@ int es_run_bfs(es_run *r, const int16_t *init, int stop_at_first, es_progress_fn
                 if (limit) break;
             }
         }
+        /* phase B3 (after a cut-off the run ends and the pending slots stay) */
+        if (!limit) parallel(r, b3_range, bj, sizeof(bjob), nt);
         if (r->n > first_new) {
             int64_t v = check_new(r, first_new, r->n);
             if (v >= 0 && (r->viol < 0 || v < r->viol)) r->viol = v;

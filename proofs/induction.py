@@ -15,11 +15,12 @@ from typing import Any
 
 import z3
 from entersys.model.program import Program
-from entersys.model.state import G_FIELDS
+from entersys.model.state import G_FIELDS, P_FIELDS
 from entersys.oracle.explore import Explorer
 from entersys.proofs.transition import TIMEOUT_MS, Transition, solver
 
 MAX_SET = 3          # a mined value set larger than this is not a useful candidate
+MAX_DOMAIN = 8       # a field's whole value set is a candidate up to this size
 MAX_STATES = 400_000  # the explorer's budget for mining (no symmetry reduction)
 
 
@@ -79,6 +80,14 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
         own[f"m{i}.pc"] = _fields_of(prog, f"m{i}") + list(_SCHED)
     for c in ("y.pc", "w.pc", "f.pc"):
         own[c] = [n for n in L.names if not n.startswith("m")]
+    # the P, G and M references each actor holds in its own fields (the M's are its
+    # m{i}.* refs; sysmon's are y.p, y.g and y.m)
+    refs: dict[str, list[tuple[int, str]]] = {
+        f"m{i}.pc": [(L.mname[i][r], k) for r, k in (("p", "P"), ("oldp", "P"),
+                                                     ("pp", "P"), ("curg", "G"))]
+        for i in range(cfg.ms)}
+    refs["y.pc"] = [(L.index[r], k) for r, k in (("y.p", "P"), ("y.g", "G"), ("y.m", "M"))
+                    if r in L.index]
     for c, flds in own.items():
         pc = L.index[c]
         seen = sorted({s[pc] for s in states})
@@ -93,23 +102,22 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
                 add_set(f"{c} == {names[lab]} => {f} in {{S}}",
                         f"set by the steps that reach {names[lab]}, kept by every step "
                         "enabled meanwhile", V[pc] == lab, V[pos], values_when(pc, lab, pos))
-        if c.startswith("m"):
-            i = int(c[1:c.index(".")])
-            for ref, kind in (("p", "P"), ("oldp", "P"), ("pp", "P"), ("curg", "G")):
-                rpos = L.mname[i][ref]
-                table = L.pname if kind == "P" else L.gname
-                for f in ("status", "m") if kind == "P" else tuple(G_FIELDS):
-                    term = tr.sym.view.P(V[rpos], f) if kind == "P" else \
-                        tr.sym.view.G(V[rpos], f)
+        for rpos, kind in refs.get(c, []):
+            table = {"P": L.pname, "G": L.gname, "M": L.mname}[kind]
+            rflds: tuple[str, ...] = {"P": ("status", "m") if c.startswith("m") else _P_INTS,
+                                      "G": tuple(G_FIELDS), "M": ("pc", "p", "curg")}[kind]
+            ref = L.names[rpos]
+            for f in rflds:
+                term = getattr(tr.sym.view, kind)(V[rpos], f)
 
-                    def get(s: tuple[int, ...], r: int = rpos, t: Any = table,
-                            f_: str = f) -> int:
-                        return s[t[s[r] - 1][f_]] if 1 <= s[r] <= len(t) else 0
-                    for lab in seen:
-                        add_set(f"{c} == {names[lab]} => {kind}(m{i}.{ref}).{f} in {{S}}",
-                                f"what M{i} holds at {names[lab]} is only changed by M{i} "
-                                "or through a CAS it tolerates", V[pc] == lab, term,
-                                values_when(pc, lab, get))
+                def get(s: tuple[int, ...], r: int = rpos, t: Any = table,
+                        f_: str = f) -> int:
+                    return s[t[s[r] - 1][f_]] if 1 <= s[r] <= len(t) else 0
+                for lab in seen:
+                    add_set(f"{c} == {names[lab]} => {kind}({ref}).{f} in {{S}}",
+                            f"what the actor holds through {ref} at {names[lab]} is only "
+                            "changed by that actor or through a CAS it tolerates",
+                            V[pc] == lab, term, values_when(pc, lab, get))
     for j in range(cfg.ps):
         sp = L.pname[j]["status"]
         for v in sorted({s[sp] for s in states}):
@@ -126,6 +134,31 @@ def mine(prog: Program, tr: Transition, max_states: int = MAX_STATES
                     add_set(f"g{j}.status == {v} => {f} in {{S}}",
                             "fields a G keeps while it stays in one status",
                             V[gp] == v, V[L.index[f]], values_when(gp, v, L.index[f]))
+    for pos, f in enumerate(L.names):  # every field's own domain
+        dom = {s[pos] for s in states}
+        if len(dom) <= MAX_DOMAIN:
+            out.append(Candidate(f"{f} in {{{', '.join(map(str, sorted(dom)))}}}",
+                                 "the values the steps ever store in the field",
+                                 z3.Or(*[V[pos] == x for x in sorted(dom)])))
+    ctl = [pos for pos, k in enumerate(L.kinds) if k in ("pc", "ypc", "wpc", "fpc")] + \
+        [pos for pos, n in enumerate(L.names) if n.endswith(".status")] + \
+        [L.index[n] for n in ("gcwaiting", "stopwait") if n in L.index]
+    vecs = sorted({tuple(s[p] for p in ctl) for s in states})
+    out.append(Candidate(
+        f"({', '.join(L.names[p] for p in ctl)}) in mined set ({len(vecs)} vectors)",
+        "the control vector (every routine's location, every P and G status, the "
+        "stop-the-world flags) takes only the combinations the reachable states show",
+        z3.Or(*[z3.And(*[V[p] == x for p, x in zip(ctl, vec)]) for vec in vecs])))
+    small = [pos for pos, k in enumerate(L.kinds) if len({s[pos] for s in states}) > 1
+             and len({s[pos] for s in states}) <= MAX_DOMAIN]
+    for a_, pa in enumerate(small):
+        for pb in small[a_ + 1:]:
+            pairs = sorted({(s[pa], s[pb]) for s in states})
+            if len(pairs) < len({s[pa] for s in states}) * len({s[pb] for s in states}):
+                out.append(Candidate(
+                    f"({L.names[pa]}, {L.names[pb]}) in mined set ({len(pairs)} pairs)",
+                    "the two fields take only the value pairs the reachable states show",
+                    z3.Or(*[z3.And(V[pa] == x, V[pb] == y) for x, y in pairs])))
     out.extend(_pairwise(prog, tr, states, add_set))
     out.extend(_counting(prog, tr, states))
     for cand in out:
@@ -194,6 +227,8 @@ def _counting(prog: Program, tr: Transition, states: list[tuple[int, ...]]
     return out
 
 
+# sysmon's P (one at a time, few labels): every small field of it is a template
+_P_INTS = tuple(f for f, k in P_FIELDS.items() if k in ("int", "mref"))
 _SCHED = ("gcwaiting", "stopwait", "sysmonwait", "lock", "nmidlelocked", "event", "y.p",
           "gc.g")
 
@@ -211,19 +246,26 @@ def houdini(tr: Transition, cands: list[Candidate], timeout_ms: int = TIMEOUT_MS
     for b, c in zip(ind, cands):
         s.add(z3.Implies(b, c.term))
     reads = [_vars_of(c.term) for c in cands]
+    index = {b.get_id(): n for n, b in enumerate(ind)}
     live = set(range(len(cands)))
+    # instance -> the candidates its last "preserved" proof used (an unsat core): while all
+    # of them stay, the proof stands (the set to preserve only shrinks), so no re-query
+    proof: dict[int, set[int]] = {}
     rounds = 0
     changed = True
     while changed:
         changed = False
         rounds += 1
         for k, inst in enumerate(tr.instances):
+            if k in proof and proof[k] <= live:
+                continue
             writes = {pos: w for pos, ws in tr.writers.items() for kk, w in ws if kk == k}
             written = {sym.vars[pos].get_id() for pos in writes}
             sub = [(sym.vars[pos], w) for pos, w in writes.items()]
             while True:
                 hit = [n for n in sorted(live) if reads[n] & written]
                 if not hit:
+                    proof[k] = set()
                     break
                 post = {n: z3.substitute(cands[n].term, *sub) for n in hit}
                 s.push()
@@ -231,6 +273,7 @@ def houdini(tr: Transition, cands: list[Candidate], timeout_ms: int = TIMEOUT_MS
                 s.add(z3.Or(*[z3.Not(post[n]) for n in hit]))
                 r = s.check(*[ind[n] for n in sorted(live)])
                 if r == z3.unsat:
+                    proof[k] = {index[b.get_id()] for b in s.unsat_core()}
                     s.pop()
                     break
                 if r != z3.sat:

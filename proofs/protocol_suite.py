@@ -9,7 +9,7 @@ from argparse import Namespace
 from dataclasses import replace
 from typing import Any
 
-from entersys.model.program import VERSIONS, Program
+from entersys.model.program import DESIGN_OF, VERSIONS, Program
 from entersys.model.state import Config
 from entersys.oracle.protocol import PART_SETS, build_program, with_parts
 from entersys.proofs.bmc import bmc
@@ -143,7 +143,8 @@ def induction_records(go: str, parts: str, cfg: Config, timeout_ms: int
                       f"state) relative to the {method}; the 1-step counterexample to "
                       "induction below shows why plain induction does not close it")
         details: dict[str, Any] = {
-            "method": method, "k": k or 1,
+            "method": "k-induction" if k is not None else "induction",
+            "method_detail": method, "k": k or 1,
             "depth": "unbounded" if verdict == Verdict.HOLDS else None,
             "solver_seconds": round(run.seconds, 3), "houdini_rounds": run.rounds,
             "states_mined": run.states_mined, "auxiliary_count": len(aux),
@@ -163,18 +164,50 @@ def induction_records(go: str, parts: str, cfg: Config, timeout_ms: int
     return out
 
 
+def param_records(go: str, timeout_ms: int) -> list[CheckResult]:
+    """The parameterized proofs (entersys.proofs.param): one record per target, method
+    "cutoff N=2", the local auxiliary invariants and the aggregates abstracted in T#."""
+    from entersys.proofs.param import CUTOFF, TARGETS, prove_param
+
+    with timed() as t:
+        run = prove_param(go, timeout_ms)
+    cfg = run.cfg
+    assert cfg is not None
+    out = []
+    for inv in TARGETS[DESIGN_OF[go]]:
+        ok = run.status == "inductive" and inv in run.proved
+        out.append(CheckResult(
+            f"{GROUP}.go{go}.param.{inv}", GROUP,
+            f"Go {go}: {inv} holds at every depth for any number of Ms and Ps", "induction",
+            Verdict.HOLDS if ok else Verdict.UNKNOWN, Verdict.HOLDS, t(), None,
+            {"method": f"cutoff N={CUTOFF}",
+             "argument": "docs/param-proofs.md",
+             "cutoff_config": f"{cfg.ms} M / {cfg.ps} P / {cfg.gs} G (sysmon, stop-the-world)",
+             "depth": "unbounded" if ok else None,
+             "solver_seconds": round(run.seconds, 3),
+             "auxiliary_count": len(run.local),
+             "auxiliary_invariants": [f"{c.name} -- {c.reason}" for c in run.local],
+             "objects_read_per_step_max": run.sources,
+             "aggregates_abstracted": run.abstracted}))
+    return out
+
+
 # An obligation: (go, kind, argument); kinds "bmc" (a bmc_configs name), "induction",
-# "tso" (an index into tso.CASES). Independent of one another: they run in parallel.
+# "tso" (an index into tso.CASES), "param" (the parameterized proofs). Independent of
+# one another: they run in parallel.
 Obligation = tuple[str, str, Any]
 # Rough relative costs (measured at depth 12, 1 P): the longest obligations start first.
-_COST = {"induction": 3, "bmc": 2, "tso": 1}
+_COST = {"induction": 3, "bmc": 2, "tso": 1, "param": 1}
 
 
 def obligations(go: str, ps: int) -> list[Obligation]:
     """Every proof obligation of one version, in report order."""
     out: list[Obligation] = [(go, "bmc", name) for name, _ in bmc_configs(ps)]
     out.append((go, "induction", None))
-    from entersys.proofs import tso
+    from entersys.proofs import param, tso
+
+    if param.TARGETS[DESIGN_OF[go]]:
+        out.append((go, "param", None))
 
     if tso.applies(go):
         out.extend((go, "tso", k) for k in range(len(tso.cases(go))))
@@ -191,6 +224,8 @@ def _discharge(args: tuple[Obligation, int, int, int]) -> list[CheckResult]:
     if kind == "induction":
         parts, cfg = induction_config(ps)
         return induction_records(go, parts, cfg, timeout_ms)
+    if kind == "param":
+        return param_records(go, timeout_ms)
     return [tso.case_record(go, arg, timeout_ms=timeout_ms)]
 
 

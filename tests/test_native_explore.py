@@ -140,3 +140,19 @@ def test_cli_explore_native_json(cli) -> None:
                           raw=False, secret=False)).run()
     assert rec["details"]["engine"] == "native" and rec["details"]["cores"] == 2
     assert rec["details"]["states"] == py.states and rec["verdict"] == "holds"
+
+
+def test_state_cap_cuts_the_same_run_on_any_threads() -> None:
+    """A run cut by max-states mid-batch (pending slots of the partitioned visited set left
+    unresolved) numbers its states exactly as the uncut run does, on one or two threads."""
+    prog = program(2, 1, 1, foreachp=False, gc=False, blockhint=False, raw=False)
+    full_ex = NativeExplorer(prog, threads=2)
+    full = full_ex.run(progress=False)
+    assert full.complete and full.states > 3000
+    cap = full.states // 3 + 7
+    for threads in (1, 2):
+        ex = NativeExplorer(prog, threads=threads)
+        cut = ex.run(max_states=cap, progress=False)
+        assert cut.states == cap and not cut.complete
+        assert [ex.state(k) for k in range(0, cap, 97)] == \
+            [full_ex.state(k) for k in range(0, cap, 97)]
