@@ -92,6 +92,17 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     (entersys.oracle.liveness.prepare): it takes an environment step, a strongly fair
     class enabled somewhere on it is never taken, or a weakly fair actor enabled in every
     state of it never steps; None when the cycle is fair."""
+    found = unfair_classes(prog, cycle, taken)
+    return found[0][1] if found else None
+
+
+def unfair_classes(prog: Program, cycle: list[list[int]],
+                   taken: list[str]) -> list[tuple[int | None, str]]:
+    """Every reason the cycle (states, first = last; `taken` the labels between them) is
+    not fair under liveness.prepare's classes, as (class number, why): None for an
+    environment step (the cycle starts a new round), then every strongly fair class
+    enabled somewhere and never taken, then every weakly fair actor enabled in every state
+    and never stepping. [] when the cycle is fair."""
     from entersys.model.ops import CONCRETE
     from entersys.model.state import View
     from entersys.oracle import liveness as lv
@@ -106,7 +117,7 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     # stall but not keep it going: no fair cycle uses them (liveness.ENV_STEPS)
     for lab in taken:
         if lab in by_label and (1 << ex.actor_of[by_label[lab]]) & env:
-            return f"it starts a new round by the environment's {lab}"
+            return [(None, f"it starts a new round by the environment's {lab}")]
     # a class also steps where one of its instances makes the very step the cycle makes
     # (the explorer's graph keeps one edge per successor state, whichever class labels it)
     enabled: list[int] = []
@@ -130,17 +141,18 @@ def _unfair(prog: Program, cycle: list[list[int]], taken: list[str]) -> str | No
     anywhere = 0
     for here in enabled:
         anywhere |= here
+    out: list[tuple[int | None, str]] = []
     for a in range(len(ex.actor_names)):
         if anywhere & strong & (1 << a) and a not in done:
-            return f"{first[a]} is enabled on the cycle but never steps"
+            out.append((a, f"{first[a]} is enabled on the cycle but never steps"))
     always = 0
     if enabled:
         always = enabled[0]
         for here in enabled[1:]:
             always &= here
-    missing = [ex.actor_names[a] for a in range(len(ex.actor_names))
-               if always & weak & (1 << a) and a not in done]
-    return f"{missing[0]} never steps" if missing else None
+    out += [(a, f"{ex.actor_names[a]} never steps") for a in range(len(ex.actor_names))
+            if always & weak & (1 << a) and a not in done]
+    return out
 
 
 def _lasso_reproduces(prog: Program, states: list[list[int]], prop: str,

@@ -11,6 +11,9 @@ from typing import Any
 
 
 def add_options(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--spin-compression", choices=("collapse", "hc4", "ma"), default=None,
+                   help="how SPIN stores states (--engine spin only): collapse (default, "
+                   "-DCOLLAPSE), hc4 (-DHC4 hash compaction) or ma (-DMA minimized automaton)")
     e.add_argument("--swarm", type=int, default=0, metavar="N",
                    help="SPIN swarm: N diversified bitstate runs (--engine spin only)")
     e.add_argument("--swarm-seconds", type=float, default=60.0, metavar="S",
@@ -22,10 +25,16 @@ def add_options(e: argparse.ArgumentParser) -> None:
 
 
 def spin_options(opts: argparse.Namespace, usage: type[Exception]) -> dict[str, Any]:
-    """The swarm options as explore_spin keywords; raises `usage` for a bad combination."""
+    """The swarm and compression options as explore_spin keywords; raises `usage` for a
+    bad combination."""
     n, d, m = opts.swarm, opts.swarm_dir, opts.swarm_merge
+    comp = getattr(opts, "spin_compression", None)
+    if comp is not None and opts.engine != "spin":
+        raise usage("--spin-compression needs --engine spin")
+    if comp is not None and (n or d or m or opts.bitstate):
+        raise usage("--spin-compression is for exhaustive runs: not with --swarm or --bitstate")
     if not (n or d or m):
-        return {}
+        return {"compression": comp} if comp else {}
     if opts.engine != "spin":
         raise usage("--swarm, --swarm-dir and --swarm-merge need --engine spin")
     if n < 1 or n > 1000:

@@ -68,6 +68,21 @@ BYTE_MAX = 255
 MINUS = re.compile(r"-(?!>)")  # a subtraction or a negative constant (not Promela's ->)
 
 
+def _value_leaves(t: Any) -> list[int]:
+    """The constants a written term can store: the leaves of its if-then-else tree that
+    are integer constants (a field read or an arithmetic leaf is range-checked when it
+    runs instead)."""
+    import z3
+
+    if isinstance(t, int):
+        return [t]
+    if z3.is_int_value(t) or z3.is_bv_value(t):
+        return [t.as_long()]
+    if z3.is_app_of(t, z3.Z3_OP_ITE):
+        return _value_leaves(t.arg(1)) + _value_leaves(t.arg(2))
+    return []
+
+
 @dataclass
 class Promela:
     source: str
@@ -184,12 +199,15 @@ def prepare(prog: Program, compact: bool = True, wide: frozenset[str] = frozense
     consts = {p: v for p, v in enumerate(init) if p not in written} if compact else {}
     tr = PromelaTranslator(sym, names, consts) if compact else plain
     texts: dict[int, list[str]] = {p: [plain(simp(t))] for p, t in norm_terms.items()}
+    big: set[int] = set()   # fields some step stores a constant outside 0..255 into
     for st in steps:
         for p, t in st.writes.items():
             texts.setdefault(p, []).append(plain(simp(t)))
+            if any(not 0 <= v <= BYTE_MAX for v in _value_leaves(simp(t))):
+                big.add(p)
     byte = {p for p, v in enumerate(init)
             if compact and p not in consts and 0 <= v <= BYTE_MAX and L.names[p] not in wide
-            and not any(MINUS.search(x) for x in texts.get(p, []))}
+            and p not in big and not any(MINUS.search(x) for x in texts.get(p, []))}
     norm = {p: tr(simp(v)) for p, v in norm_terms.items()}
     return Model(prog, sym, tr, init, insts, steps, norm, consts, byte)
 
@@ -239,6 +257,7 @@ class SpinRun:
     byte_fields: int = 0
     range_fault: str | None = None   # the byte field a step overflowed (layout name)
     widened: list[str] = field(default_factory=list)  # byte fields made short after a fault
+    build_seconds: float = 0.0   # spin -a and gcc (about 0 when the pan is cached)
 
 
 def check_tools() -> None:
@@ -248,13 +267,28 @@ def check_tools() -> None:
 
 
 MEMLIM_CAP_MB = 8192   # default cap on SPIN's -DMEMLIM (ENTERSYS_SPIN_MEMLIM_CAP overrides)
-COMPRESSIONS = ("collapse", "hc4", "none")
+COMPRESSIONS = ("collapse", "hc4", "ma", "none")
+MA_SLACK = 32   # bytes over the estimated state vector given to -DMA
+MA_PROC_BYTES = 16   # the safety model's one process and pan's own bytes in the vector
+
+
+def compression_flags(compression: str, vector: int = 0) -> list[str]:
+    """gcc flags of a state compression: "collapse" (-DCOLLAPSE, exact), "hc4" (-DHC4 hash
+    compaction, a small probability of a missed state), "ma" (-DMA=N, SPIN's minimized
+    automaton: exact, smallest, slowest; N, the largest state vector in bytes, from
+    `vector` plus MA_SLACK, or 4096) or "none". Raises SpinError for another name."""
+    if compression not in COMPRESSIONS:
+        raise SpinError(f"unknown compression {compression!r}: {', '.join(COMPRESSIONS)}")
+    return {"collapse": ["-DCOLLAPSE"], "hc4": ["-DHC4"], "none": [],
+            "ma": [f"-DMA={vector + MA_SLACK if vector else 4096}"]}[compression]
 
 
 def memory_limit(cap_mb: int | None = None) -> tuple[int, str]:
     """(-DMEMLIM in MB, why): 60% of the memory the kernel reports available
     (/proc/meminfo MemAvailable), capped at `cap_mb` (default ENTERSYS_SPIN_MEMLIM_CAP or
-    MEMLIM_CAP_MB) and at least 256 MB."""
+    MEMLIM_CAP_MB) and at least 256 MB; below the cap, rounded down to a power of two,
+    so that a pan built for one run (cached by its flags, _build_pan) serves the next
+    although the free memory moved."""
     cap = cap_mb or int(os.environ.get("ENTERSYS_SPIN_MEMLIM_CAP", MEMLIM_CAP_MB))
     avail = None
     try:
@@ -269,7 +303,9 @@ def memory_limit(cap_mb: int | None = None) -> tuple[int, str]:
     want = max(256, avail * 6 // 10)
     if want > cap:
         return cap, f"capped at {cap} MB (60% of the {avail} MB available is {want} MB)"
-    return want, f"60% of the {avail} MB available"
+    down = 1 << (want.bit_length() - 1)
+    return down, (f"60% of the {avail} MB available ({want} MB), rounded down to a power of "
+                  "two (the flag is part of the cached pan's key)")
 
 
 def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: int = 1_000_000,
@@ -299,10 +335,8 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
         flags.append("-DBITSTATE")
     if cores > 1:
         flags.append(f"-DNCORE={cores}")
-    if not bitstate and compression == "collapse":
-        flags.append("-DCOLLAPSE")
-    if not bitstate and compression == "hc4":
-        flags.append("-DHC4")
+    if not bitstate and compression != "ma":
+        flags += compression_flags(compression)
     flags += extra_flags or []
     # -E: no invalid end states (a deadlock is our assertion); -w: hash table size
     args = ["./pan", f"-m{max_depth}", "-E", f"-w{bitstate_bits if bitstate else hash_bits}",
@@ -311,7 +345,11 @@ def run_spin(prog: Program, cores: int = 1, bitstate: bool = False, max_depth: i
     while True:
         pml = _generate_once(prog, hidden=cores == 1, invariants=invariants,
                              compact=compact, wide=frozenset(wide))
-        run = SpinRun(flags=flags, memlim_mb=memory_mb, memlim_reason=why, fields=pml.fields,
+        ma = (compression_flags("ma", pml.byte_fields + 2 * (pml.fields - pml.byte_fields)
+                                + MA_PROC_BYTES)
+              if compression == "ma" and not bitstate else [])
+        run = SpinRun(flags=flags + ma, memlim_mb=memory_mb, memlim_reason=why,
+                      fields=pml.fields,
                       constant_fields=pml.constant, byte_fields=pml.byte_fields,
                       widened=sorted(wide))
         _run_once(prog, pml, run, args, time_limit, timeout)
@@ -342,7 +380,9 @@ def _generate_once(prog: Program, hidden: bool, invariants: list[Invariant] | No
 
 def _run_once(prog: Program, pml: Promela, run: SpinRun, args: list[str],
               time_limit: float | None, timeout: float) -> None:
+    t0 = time.perf_counter()
     pan = _build_pan(pml.source, run.flags, timeout)
+    run.build_seconds += time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="entersys-spin-") as tmp:
         d = Path(tmp)
         (d / "model.pml").write_text(pml.source)

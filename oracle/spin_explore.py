@@ -16,14 +16,22 @@ from entersys.oracle.explore import Explorer, ExploreResult, Violation
 from entersys.oracle.spin import SpinError, SpinRun, run_spin, trail_path
 from entersys.results import CheckResult, Counterexample, Verdict, timed
 
+# --liveness auto runs SPIN's liveness search up to this many states of the safety search
+# (its product with the claim and SPIN's fairness copies is 10-50 times larger, and every
+# refinement round builds another pan: about 20 s at 1/1/1, 7 min at 2/1/2)
+LIVE_AUTO_LIMIT = 100_000
+
 
 def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool = True,
                  max_states: int = 5_000_000, cores: int = 1, bitstate: bool = False,
                  extra_invariants: list[Invariant] | None = None,
                  liveness: bool | None = None, swarm: int = 0, swarm_dir: str | None = None,
-                 swarm_merge: str | None = None, swarm_seconds: float = 60.0) -> Any:
+                 swarm_merge: str | None = None, swarm_seconds: float = 60.0,
+                 compression: str = "collapse") -> Any:
     """The safety record (invariants and deadlocks; SPIN does not run our progress
-    checks) and, with `liveness` True, one liveness record (entersys.oracle.spin_live).
+    checks) and, with `liveness` True (None: when the safety search was exhaustive and
+    stored at most LIVE_AUTO_LIMIT states), one liveness record
+    (entersys.oracle.spin_live).
     `swarm` N > 0 runs N diversified bitstate jobs `cores` at a time, each for at most
     `swarm_seconds` (entersys.oracle.spin_swarm); with `swarm_dir` the swarm is written
     there instead of run (the record is then inconclusive: nothing was verified); with
@@ -65,7 +73,8 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
                 swarm_details = sw.details(jobs)
                 bitstate = True
             else:
-                run = run_spin(prog, cores=cores, bitstate=bitstate, invariants=invs)
+                run = run_spin(prog, cores=cores, bitstate=bitstate, invariants=invs,
+                               compression=compression)
             cex, violated = _safety_cex(ex, prog, run, replay) if run.errors else (None, [])
         except (SpinError, OSError, subprocess.SubprocessError) as e:
             err = CheckResult(f"{GROUP}.{tag}", GROUP, title, "explore", Verdict.ERROR,
@@ -81,6 +90,7 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     details: dict[str, Any] = {
         "engine": "spin", "states": run.states, "transitions": run.transitions,
         "depth": run.depth, "explore_seconds": round(run.seconds, 3),
+        "build_seconds": round(run.build_seconds, 1),
         "states_per_second": round(run.states / run.seconds) if run.seconds else None,
         "complete": run.complete, "symmetry": False, "cores": cores, "bitstate": bitstate,
         "memory_mb": run.memory_mb, "state_vector_bytes": run.state_vector,
@@ -93,15 +103,18 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     if swarm_details is not None:
         details["swarm"] = swarm_details
     live_recs: list[CheckResult] = []
+    if liveness is None:  # auto: where SPIN's liveness search is quick (measured: 1/1/1)
+        liveness = run.complete and not bitstate and run.states <= LIVE_AUTO_LIMIT
     if liveness and verdict == Verdict.HOLDS:
-        live_recs = [live_record(prog, cfg, go, mutant, tag, replay)]
+        live_recs = [live_record(prog, cfg, go, mutant, tag, replay, compression)]
         details["liveness"] = f"SPIN pan -a -f ({live_recs[0].details.get('states')} states)"
         if mutant and live_recs[0].verdict == Verdict.REFUTED:
             verdict, cex = Verdict.REFUTED, live_recs[0].counterexample
             violated = list(live_recs[0].details.get("violated", []))
             details["violated"] = violated
     else:
-        details["liveness"] = ("not checked (--liveness on runs SPIN's acceptance-cycle "
+        details["liveness"] = (f"not checked (auto: above {LIVE_AUTO_LIMIT} states, or not "
+                               "exhaustive; --liveness on runs SPIN's acceptance-cycle "
                                "search)" if not liveness else "not run: safety refuted")
     if mutant:
         details["rule"] = MUTANTS[mutant].rule
@@ -110,7 +123,7 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
                       details)
     return Exploration(rec, ex, ExploreResult(states=run.states, transitions=run.transitions,
                                               depth=run.depth, complete=run.complete),
-                       live_recs)
+                       [] if mutant else live_recs)  # a mutant's kill is in `rec`
 
 
 def _safety_cex(ex: Explorer, prog: Any, run: SpinRun,
@@ -135,7 +148,7 @@ def _safety_cex(ex: Explorer, prog: Any, run: SpinRun,
 
 
 def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
-                replay: str) -> CheckResult:
+                replay: str, compression: str = "collapse") -> CheckResult:
     """One record for all LIVE-* properties: holds (no fair acceptance cycle), refuted
     (SPIN's lasso, replayed and fair under our fairness), or inconclusive (SPIN's lasso
     is not fair under our fairness: SPIN has no strong fairness, see spin_live)."""
@@ -149,7 +162,7 @@ def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
     rid = f"{GROUP}.{tag}.LIVE"
     with timed() as t:
         try:
-            lv = check_live(prog)
+            lv = check_live(prog, compression=compression)
         except (SpinError, OSError, subprocess.SubprocessError, ValueError) as e:
             return CheckResult(rid, GROUP, title, "liveness", Verdict.ERROR, Verdict.HOLDS,
                                t(), Counterexample(summary=f"SPIN failed: {e}"),
@@ -159,7 +172,9 @@ def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
         "complete": lv.run.complete, "processes": lv.run.processes,
         "claims": [c.prop.id + ("" if c.about is None else f"({c.about})")
                    for c in lv.run.claims],
-        "spin_flags": lv.run.flags, "memory_mb": lv.run.memory_mb, "symmetry": False}
+        "spin_flags": lv.run.flags, "memory_mb": lv.run.memory_mb, "symmetry": False,
+        "searches": lv.rounds, "fair_classes": lv.run.fair, "widened_fields": lv.run.widened,
+        "rounds": lv.history, "bytes_per_state": round(lv.run.bytes_per_state, 1)}
     if not lv.run.found:
         verdict = Verdict.HOLDS if lv.run.complete else Verdict.UNKNOWN
         return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, t(), None,

@@ -5,33 +5,36 @@ cycle is mapped back into a lasso (prefix + loop) and replayed through our inter
 
 How entersys's fairness actors map onto Promela processes:
   - each M is one process (`M0`, `M1`, ...), and sysmon, W, F and the GC one each: SPIN's
-    weak fairness per process is our weak fairness per actor (an actor enabled in every
-    state of a cycle must step in it);
-  - the environment's steps (liveness.ENV_STEPS: a new stop-the-world, forEachP or GC
-    round) are a process `env` of their own, which owes no fairness: it also has a
-    stutter step that is always enabled, so SPIN's fairness is met by stuttering; a cycle
-    may not use an environment step (ours: cycles may not; here: the claim's accepting
-    states require `envmoved == 0`, a bit every environment step sets and every other
-    step clears);
+    weak fairness per process is implied by ours (a process enabled in every state of a
+    cycle has a weakly fair actor enabled throughout, or a strongly fair class enabled
+    somewhere; either must step);
+  - the environment's steps (liveness.env_steps: a new stop-the-world, forEachP or GC
+    round, and a design's version of one, Go 1.26+ `stw.begin26`) are a process `env` of
+    their own, which owes no fairness: it also has a stutter step that is always enabled,
+    so SPIN's fairness is met by stuttering; a cycle may not use an environment step (the
+    claim's states require `last != ENV_LAST`, the value every environment step stores);
   - a pending state from which only the environment can step (liveness._stuck) is an
     accepting cycle of `env`'s stutter alone, as in ours.
-Where SPIN's fairness differs from ours: SPIN has no strong fairness. One case is encoded
-exactly in the claim: for LIVE-RUN (G j), `schedule(j)` (QUEUE_STEPS, strongly fair per
-G) makes G j running, so it is never taken on a cycle where G j stays runnable, and its
-strong fairness there means it is disabled in every state of the cycle: the claim's
-branch for G j also requires every `schedule(j)` guard false. Otherwise the steps we owe
-strong fairness (liveness.STRONG_STEPS per M, QUEUE_STEPS per G, SYSMON_P_STEPS per P) are
-ordinary steps of their M's or sysmon's process here, so SPIN accepts cycles that starve
-one of them while its process steps otherwise; and our M actor's weak fairness excludes
-those steps while SPIN's process includes them. Every cycle SPIN finds (up to MAX_TRAILS
-of them, `pan -e`) is therefore replayed under our fairness: the first that is fair for us
-is the violation; if none is, the record is inconclusive (SPIN's disagreement), never a
-violation, and if SPIN finds no cycle at all the properties hold (a cycle fair for us is
-fair for SPIN's weaker fairness too, as long as the strong steps are the only difference).
+Our fairness classes (liveness.prepare) are finer than SPIN's processes: strongly fair
+classes (each M's preemption, each G's turn in the run queue, sysmon's visit of each P and
+its "10 ms passed" choices, a design's STRONGLY_FAIR steps) and weakly fair actors that
+exclude them. SPIN would accept cycles that starve one of them, so the claim enforces
+classes itself (generate_live's `fair`): each step stores its class in `last`; a cycle
+is accepting only if each enforced weak class steps in it or is disabled somewhere in it,
+and each enforced strong class steps in it or (guessed on entering the cycle) is disabled
+in every state of it. Enforcing every class at once would cost 2^k claim branches for k
+strong classes, so check_live refines: it starts with none, replays each lasso SPIN finds
+under our fairness, adds the classes that made it unfair (cmd_replay.unfair_classes) and
+searches again. A lasso fair for us is a violation; no lasso under the enforced classes
+means the properties hold (a cycle fair for us meets every class); running out of rounds
+is inconclusive, never a violation. One case is encoded exactly from the start: for
+LIVE-RUN (G j), `schedule(j)` (strongly fair per G) makes G j running, so on a cycle where
+G j stays runnable it is never taken, and the branch for G j requires every `schedule(j)`
+guard false.
 
 The property is one never claim with a branch per (property, G or P): `<>[] (pending &&
-!exhausted && !envmoved)` for each, where `exhausted` is liveness._m_exhausted (no claim
-where Go would create an M). The pending predicates are the liveness.Cond formulas
+!exhausted && last != ENV_LAST)` for each, where `exhausted` is liveness._m_exhausted (no
+claim where Go would create an M). The pending predicates are the liveness.Cond formulas
 themselves, spelled in Promela."""
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from typing import Any
 
 from entersys.model.program import Program
 from entersys.oracle import liveness as live
+from entersys.oracle.cgen import simp
 from entersys.oracle.explore import Explorer, normalize_ticks
 from entersys.oracle.spin import SpinError, _build_pan, _parse, check_tools, memory_limit, prepare
 
@@ -65,7 +69,7 @@ class Claim:
 def process_of(prog: Program, k: int) -> str:
     """The Promela process of instance k (see the module docstring)."""
     inst = prog.instances()[k]
-    if inst.step.name in live.ENV_STEPS:
+    if inst.step.name in live.env_steps(prog):
         return "env"
     return f"M{inst.m}" if inst.m >= 0 else inst.step.actor
 
@@ -81,26 +85,75 @@ def claims(ex: Explorer, field: Any) -> list[Claim]:
     return out
 
 
-def generate_live(prog: Program, ex: Explorer) -> tuple[str, list[Claim], list[str]]:
-    """(Promela source, the claim's branches, the process names)."""
-    m = prepare(prog)
+ENV_LAST = 255   # `last` after an environment step
+MAX_STRONG = 5   # strongly fair classes the claim may guess about (2^k branches each)
+
+
+def _enabled_text(m: Any, ks: list[int]) -> str:
+    """Promela: one of the instances `ks` can make a step that changes the state (guard
+    true and some write differs), liveness._enabled's and cmd_replay's "enabled"."""
+    alts = []
+    for k in ks:
+        st = m.steps[k]
+        guard = m.tr(simp(st.guard))
+        diff = " || ".join(f"({m.tr.field(p)} != ({m.tr(simp(v))}))"
+                           for p, v in sorted(st.writes.items()))
+        alts.append(f"(({guard}) && ({diff or '0'}))")
+    return "(" + (" || ".join(alts) or "0") + ")"
+
+
+_MODELS: dict[tuple[int, frozenset[str]], tuple[Program, Any]] = {}
+
+
+def _model(prog: Program, wide: frozenset[str]) -> Any:
+    """spin.prepare(prog, wide=wide), once per program and widening (check_live's rounds
+    share it: the symbolic steps are the slow part of generating the model)."""
+    hit = _MODELS.get((id(prog), wide))
+    if hit is None or hit[0] is not prog:
+        if len(_MODELS) > 8:
+            _MODELS.clear()
+        hit = _MODELS[(id(prog), wide)] = (prog, prepare(prog, wide=wide))
+    return hit[1]
+
+
+def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(),
+                  fair: tuple[int, ...] = ()) -> tuple[str, list[Claim], list[str]]:
+    """(Promela source, the claim's branches, the process names). `wide`: byte fields made
+    short (spin.prepare). `fair`: fairness classes of liveness.prepare (class numbers of
+    `ex.actor_names`) the claim itself enforces, beyond SPIN's weak fairness per process:
+    every step records its class in `last` (its index in `fair` plus one, 0 for other
+    classes, ENV_LAST for the environment), and an accepting cycle must, for each weakly
+    fair class in `fair`, take it or pass a state where it is disabled, and for each
+    strongly fair class take it, or (a guess made on entering the cycle) find it
+    disabled in every state (Streett to Buchi: a branch per guessed set, then a counter
+    over the classes still owed, degeneralized)."""
+    m = _model(prog, wide)
+    live.prepare(ex)
+    strong = live._masks(ex)[1]
+    code = {a: j + 1 for j, a in enumerate(fair)}
     out = ["/* generated by entersys.oracle.spin_live from the steps' Z3 terms and the "
-           "liveness properties: do not edit */", *m.declarations(), "bit envmoved = 0;"]
+           "liveness properties: do not edit */", *m.declarations(), "byte last = 0;"]
     out += [f"hidden short t{k};" for k in range(m.ntemp)]
     norm = m.normal_form()
     procs: dict[str, list[str]] = {}
+    by_class: dict[int, list[int]] = {}
     for k, inst in enumerate(m.insts):
         guard, assign = m.step(k)
         proc = process_of(prog, k)
-        flag = "envmoved = 1" if proc == "env" else "envmoved = 0"
+        a = ex.actor_of[inst]
+        by_class.setdefault(a, []).append(k)
+        flag = f"last = {ENV_LAST if proc == 'env' else code.get(a, 0)}"
         body = [f"({guard})", *assign, *norm, flag, f'printf("STEP {k}\\n")']
         procs.setdefault(proc, []).append(
             f"  :: d_step {{ /* {inst.label} */\n       " + ";\n       ".join(body) + "\n     }")
-    procs.setdefault("env", []).append('  :: d_step { envmoved = 0; printf("STUTTER\\n") }')
+    procs.setdefault("env", []).append('  :: d_step { last = 0; printf("STUTTER\\n") }')
     for name, alts in procs.items():
         out.append(f"active proctype {name}() {{\n  do")
         out += alts
         out.append("  od\n}")
+    for a in fair:
+        out.append(f"#define EN_{a} {_enabled_text(m, by_class.get(a, []))}"
+                   f"  /* {ex.actor_names[a]} */")
     cl = claims(ex, m.tr.field)
     for c in cl:  # strong fairness of schedule(g) where it is exact (see the docstring)
         if c.prop.id == "LIVE-RUN" and c.about is not None:
@@ -109,14 +162,37 @@ def generate_live(prog: Program, ex: Explorer) -> tuple[str, list[Claim], list[s
             if gs:
                 c.text = f"({c.text} && !({' || '.join(gs)}))"
     exhausted = live._m_exhausted(ex).text(m.tr.field)
+    strong_fair = [a for a in fair if (1 << a) & strong]
     out.append("never {\nT0_init:\n  do\n  :: true")
     for i, c in enumerate(cl):
-        out.append(f"  :: ({c.text} && !{exhausted} && envmoved == 0) -> goto accept_{i}")
+        out.append(f"  :: ({c.text} && !{exhausted} && last != {ENV_LAST}) -> goto guess_{i}")
     out.append("  od;")
     for i, c in enumerate(cl):
-        out.append(f"accept_{i}:\n  do\n  :: ({c.text} && !{exhausted} && envmoved == 0)\n  od;")
+        inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
+        subsets = [tuple(a for b, a in enumerate(strong_fair) if n >> b & 1)
+                   for n in range(1 << len(strong_fair))]
+        out.append(f"guess_{i}:\n  if")
+        out += [f"  :: {_off(inv, d)} -> goto w_{i}_{n}_0" for n, d in enumerate(subsets)]
+        out.append("  fi;")
+        for n, d in enumerate(subsets):
+            here = _off(inv, d)
+            owed = [a for a in fair if a not in d]
+            for j, a in enumerate(owed):
+                sat = (f"last == {code[a]}" if (1 << a) & strong
+                       else f"(last == {code[a]} || !EN_{a})")
+                nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
+                out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
+                           f"\n  :: {here}\n  od;")
+            if not owed:
+                out.append(f"w_{i}_{n}_0:\n  do\n  :: {here} -> goto accept_{i}_{n}\n  od;")
+            out.append(f"accept_{i}_{n}:\n  do\n  :: {here} -> goto w_{i}_{n}_0\n  od;")
     out.append("}")
     return "\n".join(out) + "\n", cl, list(procs)
+
+
+def _off(inv: str, classes: tuple[int, ...]) -> str:
+    """`inv` and every class of `classes` disabled."""
+    return "(" + " && ".join([inv, *[f"!EN_{a}" for a in classes]]) + ")"
 
 
 @dataclass
@@ -134,23 +210,50 @@ class LiveRun:
     claims: list[Claim] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     output: str = ""
+    fair: list[str] = field(default_factory=list)     # classes the claim enforces
+    widened: list[str] = field(default_factory=list)  # byte fields made short
+    build_seconds: float = 0.0                        # spin -a and gcc (0 when cached)
+    bytes_per_state: float = 0.0
 
 
 def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
              max_depth: int = 200_000, timeout: float = LIVE_TIMEOUT,
-             max_trails: int = MAX_TRAILS, order: tuple[str, ...] = ()) -> LiveRun:
+             max_trails: int = MAX_TRAILS, order: tuple[str, ...] = (),
+             fair: tuple[int, ...] = (), compression: str = "collapse") -> LiveRun:
     """Search the program for fair acceptance cycles of the LIVE-* claim (`pan -a -f`,
     partial-order reduction off: -DNOREDUCE), keeping the first `max_trails` trails
     (`-e -c`): a cycle SPIN finds may be unfair under our strong fairness, and the next
-    may not be. Raises SpinError if a tool fails or the search does not finish."""
+    may not be. `fair`: the classes the claim enforces (generate_live). A byte field a
+    step overflows (the trail ends in `RANGE <field>`) is widened to short and the search
+    runs again. Raises SpinError if a tool fails or the search does not finish."""
     check_tools()
+    wide: set[str] = set()
+    while True:
+        run, fault = _run_live_once(prog, memory_mb, hash_bits, max_depth, timeout,
+                                    max_trails, order, fair, frozenset(wide), compression)
+        if fault is None:
+            return run
+        if fault in wide:
+            raise SpinError(f"byte field {fault} overflowed after widening")
+        wide.add(fault)
+
+
+def _run_live_once(prog: Program, memory_mb: int | None, hash_bits: int, max_depth: int,
+                   timeout: float, max_trails: int, order: tuple[str, ...],
+                   fair: tuple[int, ...], wide: frozenset[str],
+                   compression: str) -> tuple[LiveRun, str | None]:
+    from entersys.oracle.spin import SpinRun, compression_flags
+
     ex = Explorer(prog, symmetry=False)
-    src, cl, procs = generate_live(prog, ex)
+    src, cl, procs = generate_live(prog, ex, wide, fair)
     mem = memory_mb or memory_limit()[0]
-    flags = ["-O1", "-DNOREDUCE", f"-DMEMLIM={mem}", "-DVECTORSZ=4096", "-DCOLLAPSE",
-             f"-DNFAIR={max(3, len(procs) + 1)}"]
-    run = LiveRun(processes=procs, claims=cl, flags=flags)
+    flags = ["-O1", "-DNOREDUCE", f"-DMEMLIM={mem}", "-DVECTORSZ=4096",
+             *compression_flags(compression), f"-DNFAIR={max(3, len(procs) + 1)}"]
+    run = LiveRun(processes=procs, claims=cl, flags=flags,
+                  fair=[ex.actor_names[a] for a in fair], widened=sorted(wide))
+    t0 = time.perf_counter()
     pan = _build_pan(src, flags, timeout)
+    run.build_seconds = time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="entersys-spin-") as tmp:
         d = Path(tmp)
         (d / "model.pml").write_text(src)
@@ -164,16 +267,19 @@ def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
             raise SpinError(f"pan -a -f did not finish within {timeout:.0f} s") from None
         run.seconds = time.perf_counter() - t0
         run.output = p.stdout + p.stderr
-        from entersys.oracle.spin import SpinRun
         sr = SpinRun(output=run.output)
         _parse(sr)
         run.states, run.transitions, run.memory_mb = sr.states, sr.transitions, sr.memory_mb
+        run.bytes_per_state = sr.bytes_per_state
         run.complete = sr.complete
         for n in range(1, max_trails + 1):
             if not (d / f"model.pml{n}.trail").exists():
                 break
             t = subprocess.run(["spin", f"-t{n}", "model.pml"], cwd=d, capture_output=True,
                                text=True, timeout=timeout)
+            rng = re.search(r"^\s*RANGE (-?\d+)$", t.stdout, re.M)
+            if rng:
+                return run, prog.layout.names[int(rng.group(1))]
             head, mark, tail = t.stdout.partition("START OF CYCLE")
             if not mark:
                 raise SpinError(f"SPIN's acceptance trail {n} has no cycle")
@@ -182,7 +288,7 @@ def run_live(prog: Program, memory_mb: int | None = None, hash_bits: int = 22,
         run.found = bool(run.lassos)
         if run.found:
             run.prefix, run.cycle = run.lassos[0]
-    return run
+    return run, None
 
 
 @dataclass
@@ -197,37 +303,70 @@ class LiveVerdict:
     reproduces: bool = False
     why: str = ""
     pending: list[str] = field(default_factory=list)
+    rounds: int = 0   # SPIN searches made (check_live's refinement)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per search
 
 
-def check_live(prog: Program, **kw: Any) -> LiveVerdict:
+def check_live(prog: Program, max_rounds: int = 8, **kw: Any) -> LiveVerdict:
     """run_live, then its lassos (if any) replayed through our interpreter and our
-    fairness, and named by the properties pending all along their cycle; if none is fair
-    for us, once more in SPIN's reverse transition order (ORDERS)."""
+    fairness (cmd_replay), and named by the properties pending all along their cycle. A
+    lasso that is fair for us is the verdict. Where every lasso is unfair for us, the
+    classes that make them unfair (cmd_replay.unfair_classes: a strongly fair class never
+    taken, a weakly fair actor always enabled and never stepping) are added to the claim
+    (generate_live's `fair`) and SPIN searches again, up to `max_rounds` searches or
+    MAX_STRONG strongly fair classes; then once more in SPIN's reverse transition order
+    (ORDERS). No cycle under the claim's fairness: the properties hold (every cycle fair
+    for us meets every class the claim enforces). Otherwise the first unfair lasso is
+    returned (inconclusive)."""
+    from entersys.oracle.liveness import _masks
+
     first: LiveVerdict | None = None
+    ex = Explorer(prog, symmetry=False)
+    live.prepare(ex)
+    strong = _masks(ex)[1]
+    fair: list[int] = []
+    history: list[dict[str, Any]] = []
     for order in ORDERS:
-        run = run_live(prog, order=order, **kw)
-        if not run.found:
-            return LiveVerdict(run)
-        v = _replayed(prog, run)
-        first = first or v
-        if v.reproduces:
-            return v
+        for _ in range(max_rounds):
+            run = run_live(prog, order=order, fair=tuple(fair), **kw)
+            t0 = time.perf_counter()
+            h = {"order": " ".join(order) or "default", "fair": list(run.fair),
+                 "states": run.states, "lassos": len(run.lassos),
+                 "build_seconds": round(run.build_seconds, 1),
+                 "search_seconds": round(run.seconds, 1)}
+            history.append(h)
+            if not run.found:
+                return LiveVerdict(run, rounds=len(history), history=history)
+            v, learned = _replayed(prog, run)
+            h["replay_seconds"] = round(time.perf_counter() - t0, 1)
+            v.rounds, v.history = len(history), history
+            first = first or v
+            if v.reproduces:
+                return v
+            new = [a for a in learned if a not in fair]
+            h["learned"] = [ex.actor_names[a] for a in new]
+            if not new or sum(1 for a in fair + new if (1 << a) & strong) > MAX_STRONG:
+                break
+            fair += new
     assert first is not None
     return first
 
 
-def _replayed(prog: Program, run: LiveRun) -> LiveVerdict:
-    """The first of the run's lassos that reproduces under our fairness, or its first."""
-    from entersys.cmd_replay import reproduces
+def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
+    """The first of the run's lassos that reproduces under our fairness, or its first;
+    and the fairness classes that make the others unfair (in the order found)."""
+    from entersys.cmd_replay import reproduces, unfair_classes
     from entersys.oracle.replay import replay
 
     insts = prog.instances()
     ex = Explorer(prog, symmetry=False)
     exhausted = live._m_exhausted(ex)
     first: LiveVerdict | None = None
+    learned: list[int] = []
     for prefix, cycle in run.lassos:
         v = LiveVerdict(run, [insts[k].label for k in prefix + cycle], len(prefix))
-        states = replay(prog, v.labels).states
+        raw = replay(prog, v.labels).states
+        states = [list(st) for st in raw]
         for st in states:
             normalize_ticks(prog.layout, st)
         cyc = states[v.loop:]
@@ -242,6 +381,12 @@ def _replayed(prog: Program, run: LiveRun) -> LiveVerdict:
         first = first or v
         if v.reproduces:
             run.prefix, run.cycle = prefix, cycle
-            return v
+            return v, learned
+        if states[-1] in states[:-1]:
+            start = states.index(states[-1])
+            for a, _why in unfair_classes(prog, [list(x) for x in raw[start:]],
+                                          v.labels[start:]):
+                if a is not None and a not in learned:
+                    learned.append(a)
     assert first is not None
-    return first
+    return first, learned

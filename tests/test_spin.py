@@ -11,7 +11,7 @@ from entersys.model.state import Config
 from entersys.oracle.native_explore import NativeExplorer
 from entersys.oracle.protocol import MUTANT_CONFIG, PART_SETS, explore, with_parts
 from entersys.oracle.replay import replay
-from entersys.oracle.spin import generate, run_spin
+from entersys.oracle.spin import SpinError, generate, run_spin
 from entersys.results import Verdict
 
 
@@ -24,7 +24,7 @@ def test_spin_agrees_with_the_explorer_without_symmetry() -> None:
     assert (spin.states, spin.transitions) == (ours.states + 1, ours.transitions + 2)
     # the same verdict through the common record, and symmetry accounted for
     cfg = with_parts(Config(2, 1, 1), PART_SETS["core"])
-    rec = explore(cfg, "1.25", engine="spin").result
+    rec = explore(cfg, "1.25", engine="spin", liveness=False).result
     nat = explore(cfg, "1.25", engine="native").result
     assert rec.verdict == nat.verdict == Verdict.HOLDS
     assert rec.details["states"] == spin.states > nat.details["states"]
@@ -61,3 +61,27 @@ def test_cli_explore_spin_mutant(cli) -> None:
     [rec] = json.loads(r.stdout)["results"]
     assert rec["details"]["engine"] == "spin" and rec["verdict"] == "refuted"
     assert rec["counterexample"]["trace"]
+
+
+def test_minimized_automaton_stores_the_same_states_as_collapse() -> None:
+    # -DMA (SPIN's minimized automaton) is exact: the same states as -DCOLLAPSE, its
+    # bound from the state vector, in fewer bytes per state than collapse at this size
+    prog = program(1, 1, 1)
+    col = run_spin(prog, memory_mb=512)
+    ma = run_spin(prog, memory_mb=512, compression="ma")
+    assert col.complete and ma.complete and col.errors == ma.errors == 0
+    assert ma.states == col.states and ma.transitions == col.transitions
+    assert "-DCOLLAPSE" in col.flags and not any(f.startswith("-DMA") for f in col.flags)
+    bound = [int(f.split("=")[1]) for f in ma.flags if f.startswith("-DMA=")]
+    assert bound and bound[0] >= ma.state_vector
+    assert 0 < ma.bytes_per_state < col.bytes_per_state
+    with pytest.raises(SpinError, match="unknown compression"):
+        run_spin(prog, compression="zip")
+
+
+def test_spin_compression_is_refused_where_it_means_nothing(cli) -> None:
+    for extra in (["--engine", "native"], ["--engine", "spin", "--bitstate"]):
+        r = cli("explore", "--ms", "1", "--ps", "1", "--gs", "1", "--spin-compression", "ma",
+                *extra)
+        assert r.returncode == 2 and "--spin-compression" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1

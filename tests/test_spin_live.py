@@ -56,34 +56,116 @@ def test_faithful_1_25_holds_in_spin_and_in_our_checker() -> None:
     assert all(la is None for _, la in ours.lassos)
 
 
+def test_the_claim_enforces_the_fairness_classes_it_is_given() -> None:
+    # generate_live's `fair`: each step stores its class in `last`; a weak class owes
+    # "taken or disabled", a strong class is guessed disabled or owed "taken": 2^k
+    # branches per claim for k strong classes, each with a counter over the rest
+    prog = build_program(core(1, 1, 1), "1.26", None)
+    ex = Explorer(prog, symmetry=False)
+    live.prepare(ex)
+    weak, strong, _ = live._masks(ex)
+    sc = [a for a in range(len(ex.actor_names)) if (1 << a) & strong][:2]
+    wc = [a for a in range(len(ex.actor_names)) if (1 << a) & weak][:1]
+    fair = (*sc, *wc)
+    src, cl, procs = generate_live(prog, Explorer(prog, symmetry=False), fair=fair)
+    plain, _, _ = generate_live(prog, Explorer(prog, symmetry=False))
+    assert src.count("guess_0:") == 1 and plain.count("EN_") == 0
+    for i in range(len(cl)):
+        assert src.count(f"accept_{i}_") == 2 * 4  # 4 subsets: its label and the goto
+    for a in fair:
+        assert f"#define EN_{a} " in src
+    # every step of a class in `fair` records its code, the environment 255
+    assert src.count(f"last = {len(sc) + 1}") == sum(1 for i in prog.instances()
+                                                     if ex.actor_of[i] == wc[0])
+    assert "last = 255" in src and f"(last == {len(sc) + 1} || !EN_{wc[0]})" in src
+
+
 @pytest.mark.slow
-def test_a_spin_lasso_using_the_environment_is_not_taken_as_a_kill() -> None:
-    # Y-no-timed-wake (1.27): sysmon never wakes by its timeout while the world stops. Our
-    # explorer kills it by DEADLOCK. SPIN's process map still gives the Go 1.26+
-    # stop-the-world start (stw.begin26) to W, not to the environment (open: mapping it to
-    # the env process made pan's acceptance trail lose its cycle), so SPIN's lasso restarts
-    # stop-the-world forever; the replay under our fairness must refuse it, naming why.
-    prog = build_program(core(1, 1, 1), "1.27", "Y-no-timed-wake")
+def test_go_1_27_holds_in_spin_with_the_environment_process() -> None:
+    # stw.begin26 is the environment's (liveness.env_steps): SPIN no longer restarts
+    # stop-the-world forever on W's behalf; g.status is a short from the start (the old
+    # "acceptance trail has no cycle" was the RANGE assertion of its byte overflowing)
+    prog = build_program(core(1, 1, 1), "1.27", None)
+    src, _, procs = generate_live(prog, Explorer(prog, symmetry=False))
+    env = src[src.index("active proctype env()"):]
+    assert "stw.begin26" in env[:env.index("od\n}")]
     v = check_live(prog)
-    assert v.run.found and not v.reproduces, v.why
-    assert "environment's W:stw.begin26" in v.why
-    assert any(p.startswith("LIVE-") for p in v.pending)
-
-
-@pytest.mark.slow
-def test_a_spin_lasso_our_fairness_rejects_is_inconclusive(cli, tmp_path) -> None:
-    # The faithful 1.27 model at 1/1/1 is live under our fairness (every LIVE-* holds in
-    # our checker). SPIN's weak fairness lets the environment restart stop-the-world
-    # forever (stw.begin26), which ours forbids (liveness.env_steps): its lasso is
-    # replayed, found unfair for that reason, and the record is inconclusive (exit 3),
-    # never a refutation our checker would not make.
-    out = tmp_path / "run.json"
-    r = cli("explore", "--go", "1.27", "--ms", "1", "--ps", "1", "--gs", "1",
-            "--engine", "spin", "--liveness", "on", "--format", "json", "--out", str(out))
-    assert r.returncode == 3, r.stderr
-    recs = json.loads(out.read_text())["results"]
-    live_rec = next(x for x in recs if x["kind"] == "liveness")
-    assert live_rec["verdict"] == "unknown" and live_rec["status"] == "inconclusive"
-    assert "environment's W:stw.begin26" in live_rec["counterexample"]["summary"]
+    assert v.run.complete and not v.run.found, v.why
+    assert "short f_g0_status" in src and not v.run.widened  # 0x1000 + status: a short
     ours = live.check(build_program(core(1, 1, 1), "1.27", None))
     assert all(la is None for _, la in ours.lassos)
+
+
+@pytest.mark.slow
+def test_refinement_adds_the_strong_classes_spin_starves_then_holds() -> None:
+    # Go 1.26 at 1/1/1: SPIN's first lassos starve sysmon's per-P steps (strongly fair
+    # for us, plain steps of sysmon's process for SPIN); replay names those classes, the
+    # claim enforces them, and the next search finds no cycle, as our checker says
+    prog = build_program(core(1, 1, 1), "1.26", None)
+    v = check_live(prog)
+    assert v.run.complete and not v.run.found
+    assert v.rounds >= 2 and v.run.fair and all(n.startswith("sysmon.") for n in v.run.fair)
+    assert v.history[0]["lassos"] > 0 and v.history[0]["learned"]
+    ours = live.check(build_program(core(1, 1, 1), "1.26", None))
+    assert all(la is None for _, la in ours.lassos)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("go", "mutant"), [("1.27", "Y-no-timed-wake"),
+                                            ("1.25", "T5-no-sysretake")])
+def test_a_liveness_mutant_gets_a_spin_lasso_that_replays(go, mutant) -> None:
+    from entersys.cmd_replay import reproduces
+    from entersys.model.mutants import MUTANTS
+
+    cfg = MUTANTS[mutant].config or core(1, 1, 1)
+    prog = build_program(cfg, go, mutant)
+    v = check_live(prog)
+    assert v.run.found and v.reproduces, v.why
+    prop = v.pending[0].split()[0]
+    assert prop.startswith("LIVE-")
+    assert reproduces(prog, v.labels, prop, v.loop)[0]
+    # the faithful model does not reproduce it (the lasso needs the mutant's step)
+    faithful = build_program(cfg, go, None)
+    assert not reproduces(faithful, v.labels, prop, v.loop)[0]
+
+
+@pytest.mark.slow
+def test_spin_explore_gives_the_native_verdicts_with_liveness_auto(cli, tmp_path) -> None:
+    # --liveness auto runs SPIN's liveness search on a small configuration, and every
+    # verdict equals the native explorer's (safety, and every LIVE-* holding)
+    runs = {}
+    for engine in ("spin", "native"):
+        out = tmp_path / f"{engine}.json"
+        r = cli("explore", "--go", "1.27", "--ms", "1", "--ps", "1", "--gs", "1",
+                "--engine", engine, "--format", "json", "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        runs[engine] = json.loads(out.read_text())["results"]
+    spin_live = [x for x in runs["spin"] if x["kind"] == "liveness"]
+    native_live = [x for x in runs["native"] if x["kind"] == "liveness"]
+    assert len(spin_live) == 1 and native_live
+    assert spin_live[0]["verdict"] == "holds" and spin_live[0]["details"]["complete"]
+    assert spin_live[0]["details"]["searches"] >= 1
+    assert all(x["verdict"] == "holds" for x in native_live)
+    safety = {e: next(x for x in runs[e] if x["kind"] == "explore") for e in runs}
+    assert safety["spin"]["verdict"] == safety["native"]["verdict"] == "holds"
+
+
+@pytest.mark.slow
+def test_a_spin_liveness_kill_replays_through_entersys_replay(cli, tmp_path) -> None:
+    # T5-no-sysretake (1.25, 2/1/2): SPIN's safety search holds, its acceptance cycle
+    # kills the mutant, and `entersys replay` reproduces the saved lasso
+    out = tmp_path / "run.json"
+    r = cli("explore", "--go", "1.25", "--ms", "2", "--ps", "1", "--gs", "2",
+            "--mutant", "T5-no-sysretake", "--engine", "spin", "--liveness", "on",
+            "--format", "json", "--out", str(out))
+    assert r.returncode == 0, r.stderr  # killed, as expected
+    [rec] = json.loads(out.read_text())["results"]  # the kill is the mutant's record
+    assert rec["verdict"] == "refuted" and rec["details"]["violated"] == ["LIVE-RUN"]
+    assert "loop" in rec["counterexample"]["itf"]
+    assert "is fair" in rec["counterexample"]["summary"]
+    rp = cli("replay", str(out), "--format", "json")
+    assert rp.returncode == 0, rp.stdout + rp.stderr
+    got = json.loads(rp.stdout)["results"]
+    # a replay record is refuted (as expected) when the counterexample reproduces
+    assert got and all(x["verdict"] == "refuted" for x in got), got
+    assert any("LIVE-" in x["details"]["outcome"] for x in got)

@@ -65,3 +65,24 @@ def test_memory_limit_is_capped_and_says_so(monkeypatch) -> None:
     monkeypatch.setenv("ENTERSYS_SPIN_MEMLIM_CAP", "257")
     mb, why = spin.memory_limit()
     assert mb <= 257 and ("capped at 257 MB" in why or mb == 256)
+    # below the cap the limit is a power of two, so cached pans (keyed by it) are reused
+    monkeypatch.setenv("ENTERSYS_SPIN_MEMLIM_CAP", str(1 << 30))
+    mb, why = spin.memory_limit()
+    assert mb & (mb - 1) == 0 and ("power of two" in why or "unknown" in why)
+
+
+def test_a_field_a_step_stores_a_large_constant_into_is_a_short_from_the_start() -> None:
+    # Go 1.26+'s _Gscan|_Gsyscall (0x1000 + status): g.status is a short before any run,
+    # so no RANGE fault, rebuild and rerun (2 of each on the default configuration);
+    # fields only compared with such constants stay bytes
+    from entersys.model.state import Config
+    from entersys.oracle.protocol import PART_SETS, build_program, with_parts
+
+    prog = build_program(with_parts(Config(1, 1, 1), PART_SETS["core"]), "1.27", None)
+    m = spin.prepare(prog)
+    L = prog.layout
+    assert L.index["g0.status"] not in m.byte and L.index["g0.status"] not in m.consts
+    assert L.index["m0.pc"] in m.byte and L.index["p0.status"] in m.byte
+    g = L.index["g0.status"]
+    assert any(v > spin.BYTE_MAX for st in m.steps if g in st.writes
+               for v in spin._value_leaves(spin.simp(st.writes[g])))
