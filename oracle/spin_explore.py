@@ -38,11 +38,9 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     `swarm_merge` the outputs of an emitted swarm that ran elsewhere are merged."""
     from entersys.model.mutants import MUTANTS
     from entersys.oracle import spin_swarm
-    from entersys.oracle.protocol import GROUP, Exploration, build_program, replay_command
+    from entersys.oracle.protocol import GROUP, Exploration, _tag, build_program, replay_command
 
-    full = all(getattr(cfg, p) for p in ("stw", "foreachp", "gc", "sysmon", "blockhint", "raw"))
-    tag = (f"go{go}.{cfg.ms}m{cfg.ps}p{cfg.gs}g" + ("" if full else ".partial")
-           + (f".{mutant}" if mutant else "") + ".spin")
+    tag = _tag(cfg, go, mutant) + ".spin"  # the native record's id, marked as SPIN's
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
              + (f", mutant {mutant}" if mutant else "") + ": every invariant, no deadlock (SPIN"
              + (f" swarm of {swarm}" if swarm else "") + ")")
