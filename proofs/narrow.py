@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import z3
+from entersys.proofs.bv import ToBitVec
 
 Interval = tuple[int, int]
 
@@ -114,24 +115,15 @@ def field_bounds(sym_vars: Sequence[Any], init: Sequence[int],
     return env
 
 
-class ToNarrowBitVec:
+class ToNarrowBitVec(ToBitVec):
     """Int term -> bit-vector term of the width it needs (signed comparisons); Bool
     structure kept. `width_of(name)` gives the width of a free Int constant (a frame's
-    field or action), None for a name it does not know (an error). Memoised per term id,
-    like entersys.proofs.bv.ToBitVec, and called the same way."""
+    field or action), None for a name it does not know (an error). Memoised per term id by
+    entersys.proofs.bv.ToBitVec's __call__, and called the same way."""
 
     def __init__(self, width_of: Callable[[str], int | None]) -> None:
+        super().__init__(width=0)  # no single width: see bv_value
         self.width_of = width_of
-        self.memo: dict[int, tuple[Any, Any]] = {}
-        self.width = 0  # no single width: see bv_value
-
-    def __call__(self, t: Any) -> Any:
-        key = t.get_id()
-        hit = self.memo.get(key)
-        if hit is None:
-            hit = (t, self._tr(t))
-            self.memo[key] = hit
-        return hit[1]
 
     def bv_value(self, t: Any, value: int) -> Any:
         """The constant `value` at the width of the translated Int term `t`."""
