@@ -19,6 +19,11 @@ _CMP = {z3.Z3_OP_LE: lambda a, b: a <= b, z3.Z3_OP_LT: lambda a, b: a < b,
         z3.Z3_OP_GE: lambda a, b: a >= b, z3.Z3_OP_GT: lambda a, b: a > b}
 
 
+# Boolean connectives by Z3 op kind: kept as they are by every Int -> bit-vector reading
+CONNECTIVES: dict[int, Any] = {z3.Z3_OP_AND: z3.And, z3.Z3_OP_OR: z3.Or,
+                               z3.Z3_OP_NOT: z3.Not, z3.Z3_OP_IMPLIES: z3.Implies}
+
+
 class ToBitVec:
     """Int term -> WIDTH-bit term (signed comparisons); Bool structure kept. Memoised per
     term id (the term is kept alive with its translation, so ids are not reused)."""
@@ -47,18 +52,12 @@ class ToBitVec:
         a = [self(c) for c in t.children()]
         if k == z3.Z3_OP_ITE:
             return z3.If(a[0], a[1], a[2])
-        if k == z3.Z3_OP_AND:
-            return z3.And(*a)
-        if k == z3.Z3_OP_OR:
-            return z3.Or(*a)
-        if k == z3.Z3_OP_NOT:
-            return z3.Not(a[0])
+        if k in CONNECTIVES:
+            return CONNECTIVES[k](*a)
         if k == z3.Z3_OP_EQ:
             return a[0] == a[1]
         if k == z3.Z3_OP_DISTINCT:
             return z3.Distinct(*a)
-        if k == z3.Z3_OP_IMPLIES:
-            return z3.Implies(a[0], a[1])
         if k in (z3.Z3_OP_ADD, z3.Z3_OP_SUB, z3.Z3_OP_MUL):
             out = a[0]
             for x in a[1:]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import z3
-from entersys.proofs.bv import ToBitVec
+from entersys.proofs.bv import CONNECTIVES, ToBitVec
 
 Interval = tuple[int, int]
 
@@ -157,14 +157,8 @@ class ToNarrowBitVec(ToBitVec):
                 return z3.If(a[0], a[1], a[2])
             x, y = self._same([a[1], a[2]])
             return z3.If(a[0], x, y)
-        if k == z3.Z3_OP_AND:
-            return z3.And(*a)
-        if k == z3.Z3_OP_OR:
-            return z3.Or(*a)
-        if k == z3.Z3_OP_NOT:
-            return z3.Not(a[0])
-        if k == z3.Z3_OP_IMPLIES:
-            return z3.Implies(a[0], a[1])
+        if k in CONNECTIVES:
+            return CONNECTIVES[k](*a)
         if k in (z3.Z3_OP_EQ, z3.Z3_OP_DISTINCT):
             if z3.is_bool(a[0]):
                 return a[0] == a[1] if k == z3.Z3_OP_EQ else z3.Distinct(*a)

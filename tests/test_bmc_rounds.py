@@ -70,15 +70,17 @@ def test_interleaving_unrolling_finds_the_shortest_kill() -> None:
 
 @pytest.mark.slow
 def test_rounds_kill_in_fewer_bmc_steps_and_replay() -> None:
-    """N9-switch-first needs 8 interleaving steps of M0 and forEachP on the catalog
-    configuration; in rounds M0's and forEachP's steps share rounds."""
+    """N9-switch-first needs interleaving steps of M0 and a stopper (forEachP or
+    stop-the-world: Z3 may return either kill, depending on the solver's state) on the
+    catalog configuration; in rounds their steps share rounds."""
     prog = build_program(replace(MUTANT_CONFIG, go="1.27"), "1.27", "N9-switch-first")
     run = bmc_search(prog, 8, semantics="rounds")
     assert run.status == "refuted" and "I0" in run.violated
     assert run.depth < len(run.labels)  # more interleaving steps than rounds
     cex = counterexample(prog, run, "replay")  # raises unless the interpreter confirms
     assert len(cex.trace) == len(run.labels)
-    assert {s.actor for s in cex.trace} >= {"M0", "F"}
+    actors = {s.actor for s in cex.trace}
+    assert "M0" in actors and actors & {"F", "W"}, actors
     assert bmc_search(build_program(replace(MUTANT_CONFIG, go="1.27"), "1.27"), 4,
                       semantics="rounds").status == "holds"
 
