@@ -76,6 +76,9 @@ class Unrolling:
                 self.writes[k][pos] = self._fit(val, self.width[pos])
         init = [z3.BitVecVal(x, w) for x, w in zip(tr.init, self.width)]
         self.frames: list[list[Any]] = [init]
+        self._narrowed: dict[int, tuple[Any, Any]] = {}
+        self._substs: list[Subst] = []
+        self._to_named = Subst(tr.sym.vars, [z3.Int(f"sym.{n}") for n in names])
         self.fired: list[list[tuple[int, Any]]] = []
 
     @staticmethod
@@ -87,14 +90,26 @@ class Unrolling:
             return val
         return z3.Extract(w - 1, 0, val) if size > w else z3.SignExt(w - size, val)
 
-    def at(self, term: Any, k: int) -> Any:
-        """A term over the symbolic state (transition.sym.vars, Int) at frame k."""
+    def narrow(self, term: Any) -> Any:
+        """A term over the symbolic state (transition.sym.vars, Int) read over the narrow
+        state variables `svars` (memoised per term)."""
         if isinstance(term, bool):
             return z3.BoolVal(term)
-        names = self.tr.prog.layout.names
-        sub = [(v, z3.Int(f"sym.{n}")) for v, n in zip(self.tr.sym.vars, names)]
-        t = self.bv(z3.substitute(term, *sub))
-        return z3.substitute(t, *zip(self.svars, self.frames[k]))
+        key = term.get_id()
+        hit = self._narrowed.get(key)
+        if hit is None:
+            hit = self._narrowed[key] = (term, self.bv(self._to_named(term)))
+        return hit[1]
+
+    def subst(self, k: int) -> Subst:
+        """The substitution of frame k's terms for the narrow state variables."""
+        while len(self._substs) <= k:
+            self._substs.append(Subst(self.svars, self.frames[len(self._substs)]))
+        return self._substs[k]
+
+    def at(self, term: Any, k: int) -> Any:
+        """A term over the symbolic state (transition.sym.vars, Int) at frame k."""
+        return self.subst(k)(self.narrow(term))
 
     def extend(self) -> None:
         """Add BMC step len(self.fired) to the solver."""
@@ -109,7 +124,7 @@ class Unrolling:
     def _substep(self, pre: list[Any], group: Sequence[int], tag: str,
                  fired: list[tuple[int, Any]]) -> list[Any]:
         s = self.s
-        sub = list(zip(self.svars, pre))
+        sub = Subst(self.svars, pre)
         lits = []
         touched: dict[int, list[Any]] = {}
         for k in group:
@@ -119,7 +134,7 @@ class Unrolling:
             lit = z3.Bool(f"{tag}.a{k}")
             lits.append((k, lit))
             if not z3.is_true(g):
-                s.add(z3.Implies(lit, z3.substitute(g, *sub)))
+                s.add(z3.Implies(lit, sub(g)))
             for pos in self.writes[k]:
                 touched.setdefault(pos, []).append((k, lit))
         if len(lits) > 1:
@@ -129,7 +144,7 @@ class Unrolling:
             v = z3.BitVec(f"{tag}.{self.tr.prog.layout.names[pos]}", self.width[pos])
             post[pos] = v
             for k, lit in ws:
-                s.add(z3.Implies(lit, v == z3.substitute(self.writes[k][pos], *sub)))
+                s.add(z3.Implies(lit, v == sub(self.writes[k][pos])))
             s.add(z3.Or(v == pre[pos], *[lit for _, lit in ws]))
         fired.extend(lits)
         return post
@@ -141,6 +156,30 @@ class Unrolling:
             out.extend(self.tr.instances[k].label for k, lit in fired
                        if z3.is_true(m.eval(lit, model_completion=True)))
         return out
+
+
+class Subst:
+    """Simultaneous substitution of `dst[i]` for `src[i]` in a term, through Z3's C API
+    with the argument arrays built once (z3.substitute re-checks every pair's sort on
+    each call, which cost most of an unrolling's construction time)."""
+
+    def __init__(self, src: Sequence[Any], dst: Sequence[Any]) -> None:
+        pairs = [(a, b) for a, b in zip(src, dst) if not a.eq(b)]
+        if any(a.sort() != b.sort() for a, b in pairs):
+            raise ValueError("Subst: a pair of different sorts")
+        self.n = len(pairs)
+        self.src = (z3.Ast * max(1, self.n))()
+        self.dst = (z3.Ast * max(1, self.n))()
+        for i, (a, b) in enumerate(pairs):
+            self.src[i], self.dst[i] = a.as_ast(), b.as_ast()
+        self.ctx = src[0].ctx if len(src) else z3.main_ctx()
+        self._keep = pairs  # the arrays hold raw pointers: keep the terms alive
+
+    def __call__(self, t: Any) -> Any:
+        if self.n == 0 or z3.is_true(t) or z3.is_false(t):
+            return t
+        return z3.z3._to_expr_ref(z3.Z3_substitute(self.ctx.ref(), t.as_ast(), self.n,
+                                                self.src, self.dst), self.ctx)
 
 
 def _actor_rank(actor: str) -> int:
