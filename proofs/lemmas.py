@@ -36,13 +36,16 @@ class Lemma:
 
 
 def _entities(small: Program, term: Any) -> set[str]:
-    """The entity kinds ("m", "p", "g") whose fields `term` reads."""
-    names = small.layout.names
+    """The entity kinds ("m", "p", "g") whose fields `term` reads or whose entities a
+    reference field it reads may name."""
+    names, kinds = small.layout.names, small.layout.kinds
     out: set[str] = set()
     for pos in _positions(term):
         head = names[pos].split(".", 1)[0]
         if head[:1] in KINDS and head[1:].isdigit():
             out.add(head[0])
+        if kinds[pos] in REF_KIND:
+            out.add({"q": "p"}.get(REF_KIND[kinds[pos]], REF_KIND[kinds[pos]]))
     return out
 
 
