@@ -22,7 +22,7 @@ from typing import Any
 from entersys.model.program import Program
 from entersys.model.state import Config
 from entersys.oracle.protocol import PART_SETS, build_program, with_parts
-from entersys.proofs.bmc import BmcRun, bmc_deepening, counterexample
+from entersys.proofs.bmc import BmcRun, counterexample
 from entersys.results import CheckResult, Verdict, timed
 
 GROUP = "protocol"
@@ -56,7 +56,8 @@ def record(go: str, n: int, budget_s: float = BUDGET_S, depth: int | None = None
     the strengthening's proof together (Houdini itself has only per-query timeouts)."""
     if strengthened is None:
         strengthened = budget_s >= STRENGTHEN_MIN_BUDGET_S
-    target = depth if depth is not None else rounds_for_two_episodes(go)
+    two = rounds_for_two_episodes(go)
+    target = depth if depth is not None else two
     cfg = config(go, n)
     strength: dict[str, Any] = {}
     with timed() as t:
@@ -80,40 +81,47 @@ def record(go: str, n: int, budget_s: float = BUDGET_S, depth: int | None = None
                      "order, each seeing its predecessors' writes; a round is a sequence of "
                      "real steps, so no independence argument is needed",
         "depth": run.depth, "depth_unit": "rounds",
-        "two_episode_depth": target,
+        "target_depth": target, "two_episode_depth": two,
         "depth_computed_as": "prefix + 2 * episode of one M in the fused program "
                              "(protocol_suite.episode_steps); each M steps once per round",
         "interleaving_steps_covered": f"every run of at most {run.depth} steps, and every "
                                       f"run that falls into {run.depth} rounds (up to "
                                       f"{run.depth * actors} steps)",
-        "covers_two_episodes_per_m": run.status == "holds",
-        "solver_seconds": round(strength.pop("bmc_solver_seconds", run.seconds), 3),
+        "covers_two_episodes_per_m": (run.status == "holds"
+                                      and run.depth >= two),
+        "solver_seconds": round(strength.pop("bmc_solver_seconds"), 3),
         "bmc_seconds": round(run.seconds, 3), "queries": run.queries,
         "budget_seconds": budget_s, "violated": run.violated}
+    details["depth_seconds"] = strength.pop("depth_seconds", [])
     if strengthened:
         details["strengthening"] = strength
     if run.status == "unknown":
         details["reason"] = (f"depth {reached} of {target} rounds reached within the "
                              f"{budget_s:.0f} s budget" + strength.get("note", ""))
         details["limit"] = f"{budget_s:.0f} s"
+    covers = " (covers two episodes per M)" if target >= two else ""
     title = (f"Go {go}, {n} M / {n} P / {n} G (core): every invariant holds to depth "
-             f"{target} rounds (covers two episodes per M)")
-    return CheckResult(f"{GROUP}.go{go}.bmc.two-episodes.{n}m", GROUP, title, "bmc", verdict,
-                       Verdict.HOLDS, t(), cex, details)
+             f"{target} rounds{covers}")
+    tag = f".{mutant}" if mutant else ""
+    return CheckResult(f"{GROUP}.go{go}.bmc.two-episodes.{n}m{tag}", GROUP, title, "bmc",
+                       verdict, Verdict.REFUTED if mutant else Verdict.HOLDS, t(), cex,
+                       details)
 
 
 def _run(prog: Program, target: int, budget_s: float, strengthened: bool
          ) -> tuple[BmcRun, dict[str, Any]]:
     """The unrolling, under the proved strengthening when `strengthened`: (the run, the
     strengthening's record: how it was proved, its lemmas, its seconds)."""
-    if not strengthened:
-        return bmc_deepening(prog, target, budget_s=budget_s, semantics="rounds"), {}
     from entersys.proofs.bmc_lemmas import bmc_with_lemmas
     from entersys.proofs.strengthen import strengthen
     from entersys.proofs.transition import Transition
 
     t0 = time.perf_counter()
     tr = Transition(prog)
+    if not strengthened:
+        run, log = bmc_with_lemmas(tr, target, [], budget_s)
+        return run, {"bmc_solver_seconds": log.solver_seconds,
+                     "depth_seconds": log.depth_seconds}
     st = strengthen(prog, tr)
     info: dict[str, Any] = {
         "method": "the one-M configuration's mined candidates (induction.mine at 1 M / 1 P "

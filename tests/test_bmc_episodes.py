@@ -97,7 +97,7 @@ def test_planted_mutant_found_on_two_ms_and_the_faithful_model_holds() -> None:
     """R3-syscallsp-late on 2 Ms / 2 Ps / 2 Gs with sysmon and stop-the-world: the same
     record (rounds, narrow bit-vectors) refutes it with a trace the interpreter confirms;
     the faithful model holds to the same depth."""
-    rec = bmc_episodes.record("1.25", 2, budget_s=170, depth=4, mutant="R3-syscallsp-late")
+    rec = bmc_episodes.record("1.25", 2, budget_s=170, depth=7, mutant="R3-syscallsp-late")
     assert rec.verdict == Verdict.REFUTED and "I3" in rec.details["violated"]
     assert rec.counterexample is not None and rec.counterexample.trace
     assert "--only R3-syscallsp-late" in rec.counterexample.replay
