@@ -96,8 +96,10 @@ def record(go: str, n: int, budget_s: float = BUDGET_S, depth: int | None = None
     if strengthened:
         details["strengthening"] = strength
     if run.status == "unknown":
-        details["reason"] = (f"depth {reached} of {target} rounds reached within the "
-                             f"{budget_s:.0f} s budget" + strength.get("note", ""))
+        shown = (f"depth {reached} of {target} rounds reached" if reached is not None
+                 and reached >= 0 else f"no depth of {target} rounds checked")
+        details["reason"] = (f"{shown} within the {budget_s:.0f} s budget"
+                             + strength.get("note", ""))
         details["limit"] = f"{budget_s:.0f} s"
     covers = " (covers two episodes per M)" if target >= two else ""
     title = (f"Go {go}, {n} M / {n} P / {n} G (core): every invariant holds to depth "
