@@ -113,4 +113,5 @@ def test_verify_protocol_episodes_group(cli) -> None:
     (rec,) = json.loads(r.stdout)["results"]
     assert rec["id"] == "protocol.go1.27.bmc.two-episodes.2m" and rec["verdict"] == "unknown"
     assert rec["details"]["two_episode_depth"] == 20
-    assert "rounds reached within" in rec["details"]["reason"]
+    # under load the budget may end before depth 0 is checked: either way it says so
+    assert "rounds" in rec["details"]["reason"] and "budget" in rec["details"]["reason"]
