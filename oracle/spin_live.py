@@ -128,6 +128,45 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
     disabled in every state (Streett to Buchi: a branch per guessed set, then a counter
     over the classes still owed, degeneralized)."""
     m = _model(prog, wide)
+    out, cl, procs, code, strong, exhausted = _system(prog, ex, m, fair)
+    out.append("never {\nT0_init:\n  do\n  :: true")
+    for i, c in enumerate(cl):
+        out.append(f"  :: ({c.text} && !{exhausted} && last != {ENV_LAST}) -> goto guess_{i}")
+    out.append("  od;")
+    for i, c in enumerate(cl):
+        out += _branch(i, f"({c.text} && !{exhausted} && last != {ENV_LAST})", fair, code,
+                       strong)
+    out.append("}")
+    return "\n".join(out) + "\n", cl, list(procs)
+
+
+def generate_named(prog: Program, ex: Explorer, wide: frozenset[str],
+                   fair_of: dict[int, tuple[int, ...]]) -> tuple[str, list[Claim], list[str]]:
+    """generate_live with one named never claim `c<i>` per branch i of `fair_of` (claim
+    branches numbered as `claims` lists them), each enforcing its own classes
+    `fair_of[i]`: one pan serves every branch (`pan -a -N c<i>`), so the branches search
+    separately (in parallel) and each refines only the classes its own lassos need.
+    Returns (source, every claim branch, process names)."""
+    m = _model(prog, wide)
+    union = tuple(sorted({a for f in fair_of.values() for a in f}))
+    out, cl, procs, code, strong, exhausted = _system(prog, ex, m, union)
+    for i, fair in sorted(fair_of.items()):
+        c = cl[i]
+        inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
+        out.append(f"never c{i} {{\nT0_init:\n  do\n  :: true\n  :: {inv} -> goto guess_{i}"
+                   "\n  od;")
+        out += _branch(i, inv, fair, code, strong)
+        out.append("}")
+    return "\n".join(out) + "\n", cl, list(procs)
+
+
+def _system(prog: Program, ex: Explorer, m: Any, fair: tuple[int, ...]) -> tuple[
+        list[str], list[Claim], dict[str, list[str]], dict[int, int], int, str]:
+    """The model without its claim: declarations, one process per fairness actor and the
+    environment (each step storing its class's code in `last`: its index in `fair` plus
+    one, 0 for other classes, ENV_LAST for the environment), EN_<class> for every class
+    of `fair`; and the claim branches (LIVE-RUN's exact schedule(j) conjunct added), the
+    codes, the strongly fair mask and the `exhausted` predicate's text."""
     live.prepare(ex)
     strong = live._masks(ex)[1]
     code = {a: j + 1 for j, a in enumerate(fair)}
@@ -162,32 +201,35 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
             if gs:
                 c.text = f"({c.text} && !({' || '.join(gs)}))"
     exhausted = live._m_exhausted(ex).text(m.tr.field)
+    return out, cl, procs, code, strong, exhausted
+
+
+def _branch(i: int, inv: str, fair: tuple[int, ...], code: dict[int, int],
+            strong: int) -> list[str]:
+    """The claim's states of branch i from `guess_<i>` on: a guessed set of strongly
+    fair classes disabled on the whole cycle, then a counter over the classes still owed
+    (each taken, or for a weak class disabled somewhere), degeneralized into one
+    accepting state per guess."""
+    out = []
     strong_fair = [a for a in fair if (1 << a) & strong]
-    out.append("never {\nT0_init:\n  do\n  :: true")
-    for i, c in enumerate(cl):
-        out.append(f"  :: ({c.text} && !{exhausted} && last != {ENV_LAST}) -> goto guess_{i}")
-    out.append("  od;")
-    for i, c in enumerate(cl):
-        inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
-        subsets = [tuple(a for b, a in enumerate(strong_fair) if n >> b & 1)
-                   for n in range(1 << len(strong_fair))]
-        out.append(f"guess_{i}:\n  if")
-        out += [f"  :: {_off(inv, d)} -> goto w_{i}_{n}_0" for n, d in enumerate(subsets)]
-        out.append("  fi;")
-        for n, d in enumerate(subsets):
-            here = _off(inv, d)
-            owed = [a for a in fair if a not in d]
-            for j, a in enumerate(owed):
-                sat = (f"last == {code[a]}" if (1 << a) & strong
-                       else f"(last == {code[a]} || !EN_{a})")
-                nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
-                out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
-                           f"\n  :: {here}\n  od;")
-            if not owed:
-                out.append(f"w_{i}_{n}_0:\n  do\n  :: {here} -> goto accept_{i}_{n}\n  od;")
-            out.append(f"accept_{i}_{n}:\n  do\n  :: {here} -> goto w_{i}_{n}_0\n  od;")
-    out.append("}")
-    return "\n".join(out) + "\n", cl, list(procs)
+    subsets = [tuple(a for b, a in enumerate(strong_fair) if n >> b & 1)
+               for n in range(1 << len(strong_fair))]
+    out.append(f"guess_{i}:\n  if")
+    out += [f"  :: {_off(inv, d)} -> goto w_{i}_{n}_0" for n, d in enumerate(subsets)]
+    out.append("  fi;")
+    for n, d in enumerate(subsets):
+        here = _off(inv, d)
+        owed = [a for a in fair if a not in d]
+        for j, a in enumerate(owed):
+            sat = (f"last == {code[a]}" if (1 << a) & strong
+                   else f"(last == {code[a]} || !EN_{a})")
+            nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
+            out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
+                       f"\n  :: {here}\n  od;")
+        if not owed:
+            out.append(f"w_{i}_{n}_0:\n  do\n  :: {here} -> goto accept_{i}_{n}\n  od;")
+        out.append(f"accept_{i}_{n}:\n  do\n  :: {here} -> goto w_{i}_{n}_0\n  od;")
+    return out
 
 
 def _off(inv: str, classes: tuple[int, ...]) -> str:
@@ -384,9 +426,13 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
             return v, learned
         if states[-1] in states[:-1]:
             start = states.index(states[-1])
-            for a, _why in unfair_classes(prog, [list(x) for x in raw[start:]],
-                                          v.labels[start:]):
-                if a is not None and a not in learned:
-                    learned.append(a)
+            why = unfair_classes(prog, [list(x) for x in raw[start:]], v.labels[start:])
+        elif not cycle:  # the environment's stutter alone: every class enabled is owed
+            why = unfair_classes(prog, [list(raw[-1]), list(raw[-1])], [])
+        else:
+            why = []
+        for a, _why in why:
+            if a is not None and a not in learned:
+                learned.append(a)
     assert first is not None
     return first, learned
