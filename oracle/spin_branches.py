@@ -33,8 +33,15 @@ from typing import Any
 from entersys.model.program import Program
 from entersys.oracle import liveness as live
 from entersys.oracle.explore import Explorer
-from entersys.oracle.spin import SpinError, SpinRun, _build_pan, _parse, check_tools, memory_limit
-from entersys.oracle.spin import compression_flags
+from entersys.oracle.spin import (
+    SpinError,
+    SpinRun,
+    _build_pan,
+    _parse,
+    check_tools,
+    compression_flags,
+    memory_limit,
+)
 from entersys.oracle.spin_live import (
     LIVE_TIMEOUT,
     MAX_STRONG,
@@ -197,17 +204,16 @@ def _search(prog: Program, fair_of: dict[int, tuple[int, ...]], cores: int, mem:
         args = ["-a", *(["-f"] if weak == "spin" else []), "-e", f"-c{max_trails}",
                 f"-m{max_depth}", f"-w{hash_bits}", *order]
 
-        def one(i: int, src: str = src, pan: Path = pan, cl: list[Any] = cl,
-                procs: list[str] = procs, flags: list[str] = flags,
-                args: list[str] = args) -> tuple[LiveRun, float, str | None]:
-            run = LiveRun(processes=procs, claims=[cl[i]], flags=flags,
-                          fair=[ex.actor_names[a] for a in fair_of[i]], widened=sorted(wide))
-            cpu, fault = _pan(prog, src, pan, [*args, "-N", f"c{i}"], run, timeout,
-                              max_trails)
-            return run, cpu, fault
-
+        names = [[ex.actor_names[a] for a in fair_of[i]] for i in fair_of]
+        jobs = [(LiveRun(processes=procs, claims=[cl[i]], flags=flags, fair=nm,
+                         widened=sorted(wide)), [*args, "-N", f"c{i}"])
+                for i, nm in zip(fair_of, names)]
         with ThreadPoolExecutor(max_workers=max(1, cores)) as pool:
-            done = dict(zip(fair_of, pool.map(one, list(fair_of))))
+            got = list(pool.map(_pan, [prog] * len(jobs), [src] * len(jobs),
+                                [pan] * len(jobs), [a for _, a in jobs],
+                                [r for r, _ in jobs], [timeout] * len(jobs),
+                                [max_trails] * len(jobs)))
+        done = {i: (run, cpu, fault) for i, (run, _), (cpu, fault) in zip(fair_of, jobs, got)}
         faults = {f for _, _, f in done.values() if f is not None}
         if not faults:
             return {i: (r, c) for i, (r, c, _) in done.items()}, build
