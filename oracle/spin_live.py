@@ -405,7 +405,11 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
     exhausted = live._m_exhausted(ex)
     first: LiveVerdict | None = None
     learned: list[int] = []
+    seen: set[tuple[int, ...]] = set()
     for prefix, cycle in run.lassos:
+        if (tuple(prefix), tuple(cycle)) in seen:  # SPIN may report one lasso twice
+            continue
+        seen.add((tuple(prefix), tuple(cycle)))
         v = LiveVerdict(run, [insts[k].label for k in prefix + cycle], len(prefix))
         raw = replay(prog, v.labels).states
         states = [list(st) for st in raw]
