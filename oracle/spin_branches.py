@@ -97,13 +97,15 @@ def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds
                    hash_bits: int = 22, max_depth: int = 2_000_000,
                    timeout: float = LIVE_TIMEOUT, max_trails: int = MAX_TRAILS,
                    compression: str = "collapse", stop_on_refuted: bool = True,
-                   only: list[int] | None = None) -> BranchesVerdict:
+                   only: list[int] | None = None, guess: str = "lazy") -> BranchesVerdict:
     """Every claim branch of `prog` (or the branch numbers `only`) searched and refined
     separately, `cores` pan processes at a time, each with -DMEMLIM `memory_mb` (default
     memory_limit() divided by `cores`). Up to `max_rounds` searches per branch and search
     order (spin_live.ORDERS), and `max_strong` strongly fair classes per branch. With
     `stop_on_refuted` the first fair lasso ends the check (the rest inconclusive:
-    "not searched"). Raises SpinError if a tool fails; ValueError for an unknown `weak`."""
+    "not searched"). `guess`: how the claims guess the strongly fair classes disabled on
+    a cycle (spin_live.generate_named). Raises SpinError if a tool fails; ValueError for
+    an unknown `weak`."""
     if weak not in WEAK_MODES:
         raise ValueError(f"unknown weak fairness mode {weak!r}: {', '.join(WEAK_MODES)}")
     check_tools()
@@ -126,7 +128,7 @@ def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds
         while open_:
             runs, build = _search(prog, {i: tuple(res[i].fair) for i in open_}, cores, mem,
                                   hash_bits, max_depth, timeout, max_trails, order, weak,
-                                  compression)
+                                  compression, guess)
             out.rounds += 1
             out.build_seconds += build
             for i, (run, cpu) in runs.items():
@@ -184,8 +186,8 @@ def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds
 
 def _search(prog: Program, fair_of: dict[int, tuple[int, ...]], cores: int, mem: int,
             hash_bits: int, max_depth: int, timeout: float, max_trails: int,
-            order: tuple[str, ...], weak: str,
-            compression: str) -> tuple[dict[int, tuple[LiveRun, float]], float]:
+            order: tuple[str, ...], weak: str, compression: str,
+            guess: str = "lazy") -> tuple[dict[int, tuple[LiveRun, float]], float]:
     """One round: build the pan of `fair_of`'s claims, then search each branch. A byte
     field that overflows is widened and the round starts again. Returns ({branch: (run,
     pan CPU seconds)}, build seconds)."""
@@ -193,7 +195,7 @@ def _search(prog: Program, fair_of: dict[int, tuple[int, ...]], cores: int, mem:
     build = 0.0
     while True:
         ex = Explorer(prog, symmetry=False)
-        src, cl, procs = generate_named(prog, ex, frozenset(wide), fair_of)
+        src, cl, procs = generate_named(prog, ex, frozenset(wide), fair_of, guess)
         flags = ["-O1", "-DNOREDUCE", f"-DMEMLIM={mem}", "-DVECTORSZ=4096",
                  *compression_flags(compression)]
         if weak == "spin":

@@ -141,12 +141,14 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
 
 
 def generate_named(prog: Program, ex: Explorer, wide: frozenset[str],
-                   fair_of: dict[int, tuple[int, ...]]) -> tuple[str, list[Claim], list[str]]:
+                   fair_of: dict[int, tuple[int, ...]],
+                   guess: str = "lazy") -> tuple[str, list[Claim], list[str]]:
     """generate_live with one named never claim `c<i>` per branch i of `fair_of` (claim
     branches numbered as `claims` lists them), each enforcing its own classes
     `fair_of[i]`: one pan serves every branch (`pan -a -N c<i>`), so the branches search
     separately (in parallel) and each refines only the classes its own lassos need.
-    Returns (source, every claim branch, process names)."""
+    `guess`: "lazy" (_lazy_branch) or "upfront" (_branch, generate_live's). Returns
+    (source, every claim branch, process names)."""
     m = _model(prog, wide)
     union = tuple(sorted({a for f in fair_of.values() for a in f}))
     out, cl, procs, code, strong, exhausted = _system(prog, ex, m, union)
@@ -155,9 +157,57 @@ def generate_named(prog: Program, ex: Explorer, wide: frozenset[str],
         inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
         out.append(f"never c{i} {{\nT0_init:\n  do\n  :: true\n  :: {inv} -> goto guess_{i}"
                    "\n  od;")
-        out += _branch(i, inv, fair, code, strong)
+        out += (_lazy_branch if guess == "lazy" else _branch)(i, inv, fair, code, strong)
         out.append("}")
     return "\n".join(out) + "\n", cl, list(procs)
+
+
+def _lazy_branch(i: int, inv: str, fair: tuple[int, ...], code: dict[int, int],
+                 strong: int) -> list[str]:
+    """_branch with the guess made lazily: the counter visits the weakly fair classes,
+    then the strongly fair ones; at a strong class's position the claim may add it to the
+    set D of classes disabled from now on (checked in every later state) instead of
+    waiting for it to step. D only grows, so on a cycle of the product it is constant:
+    every class of D is disabled all along the cycle and every other class is served,
+    which is _branch's condition; conversely a cycle meeting it is followed with D its
+    never-taken strong classes. Until its first lap is done the claim is at (D, j) only
+    with D among the strong classes before position j, where the guess made on entry
+    tries every set of disabled classes at every position (measured, not bounded: see
+    the README's SPIN liveness figures)."""
+    order = [a for a in fair if not (1 << a) & strong] + [a for a in fair if (1 << a) & strong]
+    bit = {a: 1 << b for b, a in enumerate(a for a in order if (1 << a) & strong)}
+    n = len(order)
+
+    def here(d: int) -> str:
+        return _off(inv, tuple(a for a in bit if bit[a] & d))
+
+    def loc(d: int, j: int) -> str:
+        return f"accept_{i}_{d}" if j == n else f"w_{i}_{d}_{j}"
+
+    out = [f"guess_{i}:\n  if\n  :: {here(0)} -> goto {loc(0, 0)}\n  fi;"]
+    todo, seen = [(0, 0)], {(0, 0)}
+    while todo:
+        d, j = todo.pop()
+        if j == n:
+            alts = [(here(d), (d, 0))]
+        else:
+            a = order[j]
+            if bit.get(a, 0) & d:      # disabled all along: nothing owed
+                alts = [(here(d), (d, j + 1))]
+            elif (1 << a) & strong:    # served, or disabled from now on, or not yet
+                alts = [(f"({here(d)} && last == {code[a]})", (d, j + 1)),
+                        (here(d | bit[a]), (d | bit[a], j + 1)), (here(d), (d, j))]
+            else:                      # served or disabled here, or not yet
+                alts = [(f"({here(d)} && (last == {code[a]} || !EN_{a}))", (d, j + 1)),
+                        (here(d), (d, j))]
+        out.append(f"{loc(d, j)}:\n  do")
+        out += [f"  :: {c} -> goto {loc(*t)}" for c, t in alts]
+        out.append("  od;")
+        for _, t in alts:
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return out
 
 
 def _system(prog: Program, ex: Explorer, m: Any, fair: tuple[int, ...]) -> tuple[
@@ -405,7 +455,7 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
     exhausted = live._m_exhausted(ex)
     first: LiveVerdict | None = None
     learned: list[int] = []
-    seen: set[tuple[int, ...]] = set()
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     for prefix, cycle in run.lassos:
         if (tuple(prefix), tuple(cycle)) in seen:  # SPIN may report one lasso twice
             continue

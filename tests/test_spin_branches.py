@@ -5,6 +5,8 @@ replays through our interpreter (and not on the faithful model)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from entersys.model.state import Config
 from entersys.oracle import liveness as live
@@ -41,9 +43,10 @@ def test_one_named_claim_per_branch_each_with_its_own_classes() -> None:
     _, cl, _ = generate_live(prog, Explorer(prog, symmetry=False))
     fair_of = {0: (strong[0], strong[1]), 3: (strong[2],), 5: ()}
     src, cl2, procs = generate_named(prog, Explorer(prog, symmetry=False), frozenset(),
-                                     fair_of)
+                                     fair_of, guess="upfront")
+    lazy, _, _ = generate_named(prog, Explorer(prog, symmetry=False), frozenset(), fair_of)
     assert [c.text for c in cl2] == [c.text for c in cl]  # the same branches, numbered alike
-    assert src.count("never c") == 3 and "never {" not in src
+    assert src.count("never c") == lazy.count("never c") == 3 and "never {" not in src
     for i, fair in fair_of.items():
         body = src[src.index(f"never c{i} {{"):]
         body = body[:body.index("\n}\n")]
@@ -51,6 +54,14 @@ def test_one_named_claim_per_branch_each_with_its_own_classes() -> None:
         assert body.count(f"accept_{i}_") == 2 * 2 ** len(fair)
         assert f"guess_{i}:" in body and all(f"guess_{j}:" not in body
                                              for j in fair_of if j != i)
+        # lazily: one accepting state per set D of classes disabled from now on, and the
+        # claim enters with D empty (a class joins D only at its turn in the counter)
+        lz = lazy[lazy.index(f"never c{i} {{"):]
+        lz = lz[:lz.index("\n}\n")]
+        labels = set(re.findall(rf"^(accept_{i}_\d+):", lz, re.M))
+        assert labels == {f"accept_{i}_{d}" for d in range(2 ** len(fair))}
+        first = re.search(rf"guess_{i}:\n  if\n  :: .* -> goto (\w+)\n  fi;", lz)
+        assert first and first.group(1) == (f"w_{i}_0_0" if fair else f"accept_{i}_0")
     # every class some branch enforces has its EN_ macro and its own code in `last`
     for a in (strong[0], strong[1], strong[2]):
         assert f"#define EN_{a} " in src
