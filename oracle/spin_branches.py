@@ -45,7 +45,6 @@ from entersys.oracle.spin import (
 from entersys.oracle.spin_live import (
     LIVE_TIMEOUT,
     MAX_STRONG,
-    MAX_TRAILS,
     ORDERS,
     LiveRun,
     LiveVerdict,
@@ -54,6 +53,9 @@ from entersys.oracle.spin_live import (
 )
 
 WEAK_MODES = ("spin", "claim")
+# trails kept per search: each is replayed by `spin -t` and through our steps, and at
+# 2/2/2 SPIN's depth-first trails run to 10^5 steps
+BRANCH_TRAILS = 10
 
 
 @dataclass
@@ -95,7 +97,7 @@ def _name(c: Any) -> str:
 def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds: int = 8,
                    max_strong: int = MAX_STRONG, memory_mb: int | None = None,
                    hash_bits: int = 22, max_depth: int = 2_000_000,
-                   timeout: float = LIVE_TIMEOUT, max_trails: int = MAX_TRAILS,
+                   timeout: float = LIVE_TIMEOUT, max_trails: int = BRANCH_TRAILS,
                    compression: str = "collapse", stop_on_refuted: bool = True,
                    only: list[int] | None = None, guess: str = "lazy") -> BranchesVerdict:
     """Every claim branch of `prog` (or the branch numbers `only`) searched and refined

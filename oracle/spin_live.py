@@ -446,9 +446,13 @@ def check_live(prog: Program, max_rounds: int = 8, **kw: Any) -> LiveVerdict:
 
 def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
     """The first of the run's lassos that reproduces under our fairness, or its first;
-    and the fairness classes that make the others unfair (in the order found)."""
-    from entersys.cmd_replay import reproduces, unfair_classes
-    from entersys.oracle.replay import replay
+    and the fairness classes that make the others unfair (in the order found). Each
+    lasso is replayed through our steps (every step's guard checked, no invariants: the
+    safety search already holds); the prefix a lasso shares with the previous one (SPIN's
+    depth-first trails share most of theirs, and run to 10^5 steps at 2/2/2) is replayed
+    once; the cycle is judged by cmd_replay's lasso check (it closes and is fair under our
+    classes, or only the environment can step after it)."""
+    from entersys.cmd_replay import _lasso_reproduces, unfair_classes
 
     insts = prog.instances()
     ex = Explorer(prog, symmetry=False)
@@ -456,12 +460,18 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
     first: LiveVerdict | None = None
     learned: list[int] = []
     seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+    done: tuple[list[int], list[list[int]]] = ([], [_initial(prog)])
     for prefix, cycle in run.lassos:
         if (tuple(prefix), tuple(cycle)) in seen:  # SPIN may report one lasso twice
             continue
         seen.add((tuple(prefix), tuple(cycle)))
         v = LiveVerdict(run, [insts[k].label for k in prefix + cycle], len(prefix))
-        raw = replay(prog, v.labels).states
+        done = _along(prog, prefix + cycle, done)
+        raw = done[1]
+        if len(raw) <= len(prefix) + len(cycle):
+            v.why = f"step {len(raw)} ({v.labels[len(raw) - 1]}) is not enabled in our model"
+            first = first or v
+            continue
         states = [list(st) for st in raw]
         for st in states:
             normalize_ticks(prog.layout, st)
@@ -473,13 +483,14 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
                 who = "" if c.about is None else f" ({c.prop.per.upper()}{c.about})"
                 v.pending.append(c.prop.id + who)
         prop = v.pending[0].split()[0] if v.pending else "lasso"
-        v.reproduces, v.why = reproduces(prog, v.labels, prop, v.loop)
+        v.reproduces, v.why = _lasso_reproduces(prog, [list(x) for x in raw[v.loop:]], prop,
+                                                v.labels[v.loop:])
         first = first or v
         if v.reproduces:
             run.prefix, run.cycle = prefix, cycle
             return v, learned
-        if states[-1] in states[:-1]:
-            start = states.index(states[-1])
+        if cyc[-1] in cyc[:-1]:
+            start = v.loop + cyc.index(cyc[-1])
             why = unfair_classes(prog, [list(x) for x in raw[start:]], v.labels[start:])
         elif not cycle:  # the environment's stutter alone: every class enabled is owed
             why = unfair_classes(prog, [list(raw[-1]), list(raw[-1])], [])
@@ -490,3 +501,34 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
                 learned.append(a)
     assert first is not None
     return first, learned
+
+
+def _initial(prog: Program) -> list[int]:
+    from entersys.model.state import initial_state
+
+    return list(initial_state(prog.layout, prog.labels))
+
+
+def _along(prog: Program, ks: list[int], done: tuple[list[int], list[list[int]]]
+           ) -> tuple[list[int], list[list[int]]]:
+    """(ks, the states along instance numbers `ks` from the initial state), reusing
+    `done` (an earlier call's result) for the common prefix. Stops at the first step
+    whose guard is false (fewer states than len(ks) + 1)."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+
+    old, states = done
+    n = 0
+    while n < min(len(old), len(ks), len(states) - 1) and old[n] == ks[n]:
+        n += 1
+    out = states[:n + 1]
+    insts = prog.instances()
+    s = list(out[-1])
+    for k in ks[n:]:
+        guard, writes = prog.apply(insts[k], View(prog.layout, CONCRETE, s.__getitem__))
+        if not guard:
+            break
+        for pos, val in writes.items():
+            s[pos] = val
+        out.append(list(s))
+    return ks, out
