@@ -256,7 +256,9 @@ def _pan(prog: Program, src: str, pan: Path, args: list[str], run: LiveRun,
         for n in range(1, max_trails + 1):
             if not (d / f"model.pml{n}.trail").exists():
                 break
-            t = subprocess.run(["spin", f"-t{n}", "model.pml"], cwd=d, capture_output=True,
+            # pan replays its own trail (compiled: 10-100x faster than `spin -t`)
+            claim = args[args.index("-N") + 1]
+            t = subprocess.run(["./pan", "-N", claim, f"-r{n}"], cwd=d, capture_output=True,
                                text=True, timeout=timeout)
             rng = re.search(r"^\s*RANGE (-?\d+)$", t.stdout, re.M)
             if rng:

@@ -483,8 +483,9 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
                 who = "" if c.about is None else f" ({c.prop.per.upper()}{c.about})"
                 v.pending.append(c.prop.id + who)
         prop = v.pending[0].split()[0] if v.pending else "lasso"
-        v.reproduces, v.why = _lasso_reproduces(prog, [list(x) for x in raw[v.loop:]], prop,
-                                                v.labels[v.loop:])
+        at = v.loop if cycle else 0  # a stall is judged on the whole trace, as replay does
+        v.reproduces, v.why = _lasso_reproduces(prog, [list(x) for x in raw[at:]], prop,
+                                                v.labels[at:])
         first = first or v
         if v.reproduces:
             run.prefix, run.cycle = prefix, cycle
