@@ -99,15 +99,19 @@ def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds
                    hash_bits: int = 22, max_depth: int = 2_000_000,
                    timeout: float = LIVE_TIMEOUT, max_trails: int = BRANCH_TRAILS,
                    compression: str = "collapse", stop_on_refuted: bool = True,
-                   only: list[int] | None = None, guess: str = "lazy") -> BranchesVerdict:
+                   only: list[int] | None = None, guess: str = "lazy",
+                   seed: dict[str, list[str]] | None = None) -> BranchesVerdict:
     """Every claim branch of `prog` (or the branch numbers `only`) searched and refined
     separately, `cores` pan processes at a time, each with -DMEMLIM `memory_mb` (default
     memory_limit() divided by `cores`). Up to `max_rounds` searches per branch and search
     order (spin_live.ORDERS), and `max_strong` strongly fair classes per branch. With
     `stop_on_refuted` the first fair lasso ends the check (the rest inconclusive:
     "not searched"). `guess`: how the claims guess the strongly fair classes disabled on
-    a cycle (spin_live.generate_named). Raises SpinError if a tool fails; ValueError for
-    an unknown `weak`."""
+    a cycle (spin_live.generate_named). `seed`: classes (liveness.prepare's names) a
+    branch (by name, e.g. "LIVE-STW") enforces from its first search, e.g. those a
+    smaller configuration's refinement learned: enforcing more classes is always sound
+    (a cycle fair for us meets every class), it only saves searches. Raises SpinError
+    if a tool fails; ValueError for an unknown `weak`."""
     if weak not in WEAK_MODES:
         raise ValueError(f"unknown weak fairness mode {weak!r}: {', '.join(WEAK_MODES)}")
     check_tools()
@@ -121,6 +125,10 @@ def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds
     _, cl, _ = generate_named(prog, ex, frozenset(), {})
     todo = only if only is not None else list(range(len(cl)))
     res = {i: BranchResult(i, _name(cl[i]), fair=list(start)) for i in todo}
+    index = {n: a for a, n in enumerate(ex.actor_names)}
+    for b in res.values():
+        b.fair += [index[n] for n in (seed or {}).get(b.name, [])
+                   if n in index and index[n] not in b.fair]
     mem = memory_mb or max(256, memory_limit()[0] // max(1, cores))
     mem = 1 << (mem.bit_length() - 1)
     out = BranchesVerdict(list(res.values()))
