@@ -44,7 +44,6 @@ from entersys.oracle.spin import (
 )
 from entersys.oracle.spin_live import (
     LIVE_TIMEOUT,
-    MAX_STRONG,
     ORDERS,
     LiveRun,
     LiveVerdict,
@@ -53,6 +52,14 @@ from entersys.oracle.spin_live import (
 )
 
 WEAK_MODES = ("spin", "claim")
+# strongly fair classes per branch: a claim has about 2^k (n + 1) states for k of them
+# among n enforced classes (spin_live._lazy_branch). Go 1.27 at 2/1/2 needs 6 for
+# LIVE-RUN (both Ms' gosched, sysmon's pick, preempt26 and the re-check's 10 ms, the
+# scan-bit CAS): 2.27M product states, 32 s of pan CPU (measured)
+BRANCH_MAX_STRONG = 8
+# gcc -O1 on a claim with 4+ strong classes takes longer than the search (6 classes at
+# 2/1/2: -O1 unfinished after 900 s, -O0 14 s of CPU, measured): -O0 there
+O0_FROM_STRONG = 4
 # trails kept per search: each is replayed by `spin -t` and through our steps, and at
 # 2/2/2 SPIN's depth-first trails run to 10^5 steps
 BRANCH_TRAILS = 10
@@ -95,7 +102,7 @@ def _name(c: Any) -> str:
 
 
 def check_branches(prog: Program, cores: int = 1, weak: str = "spin", max_rounds: int = 8,
-                   max_strong: int = MAX_STRONG, memory_mb: int | None = None,
+                   max_strong: int = BRANCH_MAX_STRONG, memory_mb: int | None = None,
                    hash_bits: int = 22, max_depth: int = 2_000_000,
                    timeout: float = LIVE_TIMEOUT, max_trails: int = BRANCH_TRAILS,
                    compression: str = "collapse", stop_on_refuted: bool = True,
@@ -206,8 +213,8 @@ def _search(prog: Program, fair_of: dict[int, tuple[int, ...]], cores: int, mem:
     while True:
         ex = Explorer(prog, symmetry=False)
         src, cl, procs = generate_named(prog, ex, frozenset(wide), fair_of, guess)
-        flags = ["-O1", "-DNOREDUCE", f"-DMEMLIM={mem}", "-DVECTORSZ=4096",
-                 *compression_flags(compression)]
+        flags = [_opt_level(prog, fair_of), "-DNOREDUCE", f"-DMEMLIM={mem}",
+                 "-DVECTORSZ=4096", *compression_flags(compression)]
         if weak == "spin":
             flags.append(f"-DNFAIR={max(3, len(procs) + 1)}")
         t0 = time.perf_counter()
@@ -280,3 +287,14 @@ def _pan(prog: Program, src: str, pan: Path, args: list[str], run: LiveRun,
         if run.found:
             run.prefix, run.cycle = run.lassos[0]
     return cpu, None
+
+
+def _opt_level(prog: Program, fair_of: dict[int, tuple[int, ...]]) -> str:
+    """gcc's -O for a pan whose claims enforce `fair_of`: -O0 when a branch guesses about
+    O0_FROM_STRONG or more strongly fair classes (the claim's code, 2^k copies of the
+    enabledness tests, is then what gcc spends its time on), else -O1."""
+    ex = Explorer(prog, symmetry=False)
+    live.prepare(ex)
+    strong = live._masks(ex)[1]
+    k = max([sum(1 for a in f if (1 << a) & strong) for f in fair_of.values()] or [0])
+    return "-O0" if k >= O0_FROM_STRONG else "-O1"
