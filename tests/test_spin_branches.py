@@ -105,3 +105,30 @@ def test_a_mutant_branch_lasso_replays_on_the_mutant_only() -> None:
     assert bad.name.startswith(prop)
     assert reproduces(prog, lv.labels, prop, lv.loop)[0]
     assert not reproduces(build_program(cfg, "1.27", None), lv.labels, prop, lv.loop)[0]
+
+
+# what the refinement learns for Go 1.27's LIVE-RUN(G0) at 2/1/2: six strongly fair
+# classes, above the old cap of 5 (the case that was inconclusive); seeded here so that
+# CI runs one search (the refinement that finds them is measured in the README)
+RUN_G0_CLASSES = ["M0.gosched", "M1.gosched", "sysmon.P0.pick", "sysmon.P0.preempt26",
+                  "sysmon.P0.block.recheck.10ms", "retake.block.cas.fair"]
+
+
+@pytest.mark.slow
+def test_go_1_27_live_run_at_2_1_2_holds_with_six_strong_classes_as_native() -> None:
+    from entersys.oracle import native_liveness
+
+    prog = build_program(core(2, 1, 2), "1.27", None)
+    v = check_branches(prog, cores=1, only=[0], seed={"LIVE-RUN(G0)": RUN_G0_CLASSES},
+                       max_rounds=1)
+    [b] = v.branches
+    assert b.name == "LIVE-RUN(G0)"
+    ex = Explorer(prog, symmetry=False)
+    live.prepare(ex)
+    strong = live._masks(ex)[1]
+    assert sum(1 for a in b.fair if (1 << a) & strong) == 6  # above the old cap of 5
+    assert b.run is not None and b.run.complete and b.run.states > 100_000
+    assert b.verdict == "holds", b.why
+    assert b.run.flags[0] == "-O0"  # 4+ strong classes: gcc -O0 (see O0_FROM_STRONG)
+    ours = native_liveness.check(build_program(core(2, 1, 2), "1.27", None))
+    assert dict((p.id, la) for p, la in ours.lassos)["LIVE-RUN"] is None
