@@ -216,7 +216,17 @@ def test_interrupt_leaves_no_output(sig: int, tmp_path: Path) -> None:
     p = subprocess.Popen(ENTERSYS + ["explore", "--ms", "2", "--ps", "2", "--gs", "3",
                                      "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # wait until the CLI catches the signal (its handler, or Python's for SIGINT, shows
+    # in /proc's SigCgt mask): on a loaded machine the imports alone can take seconds
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and p.poll() is None:
+        status = Path(f"/proc/{p.pid}/status").read_text()
+        caught = int(next(ln.split()[1] for ln in status.splitlines()
+                          if ln.startswith("SigCgt:")), 16)
+        if caught >> (sig - 1) & 1:
+            break
+        time.sleep(0.1)
+    time.sleep(2)
     assert p.poll() is None, "the exploration should still be running"
     p.send_signal(sig)
     _, err = p.communicate(timeout=60)
