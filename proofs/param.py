@@ -1,150 +1,132 @@
-"""Parameterized proofs of the per-P and per-G invariants (I4, I7; the Go 1.26+ design's
-I7-SCAN) for any number of Ms and Ps, by a local inductive invariant and a cutoff.
+"""Parameterized proofs of I1, I4 and I7 (Go 1.26+: I1, I4-UNWIRED, I7-SCAN) for any number
+of Ms and Ps, by a symmetric local inductive invariant and a cutoff.
 
-Method ("cutoff N=2"; the argument is docs/param-proofs.md):
-1. Local candidates are mined from the reachable states of the smallest configuration
-   (1 M / 1 P / 1 G with sysmon and stop-the-world): for one P (or G), every field's value
-   set and "x.f == v => x.f' in S" between its own fields. Each is instantiated for every
-   P (G) of the cutoff configuration, so every candidate reads the fields of one object.
-2. Houdini (entersys.proofs.induction.houdini, over the transition relation T of the cutoff
-   configuration built from the step definitions) keeps the largest subset that T
-   preserves. Nothing is assumed about the Ms, sysmon, W or the other objects: in each
-   query their fields are free.
-3. The target holds for every depth at the cutoff if it survives. The cutoff argument (in
-   the doc) carries it to any number of Ms and Ps: a counterexample to the local
-   induction at any size involves one object and one step instance; the instance is
-   checked here to read, for its guard and its writes to that object, no field of any
-   other object of the same kind (`locality`), so its effect on the object is the same in
-   the cutoff configuration, where the free fields of the other parties range over every
-   value they can take at any size.
+Method ("cutoff"; the argument is docs/param-proofs.md):
+1. T# is the transition relation of a configuration built from the step definitions
+   (proofs/transition.py) under two abstractions, both over-approximations at every size:
+   a reference may name an object outside the configuration ("other", the value n + 1),
+   and reading a field through it gives a fresh unconstrained value (OtherOps); and every
+   aggregate over the Ms, Ps or Gs (a count, an all or an any) is a fresh unconstrained
+   value (abstract_aggregates).
+2. Candidate families (entersys.proofs.param_families) are mined from the reachable states
+   of 2 Ms / 1 P / 1 G; each is one template instantiated for every tuple of distinct
+   objects, kept or dropped as a whole.
+3. Houdini keeps the largest set of families, with the targets, that T# preserves at the
+   cutoff configuration and at every smaller one (`sizes`); the conjunction must hold
+   initially (checked).
+4. Locality: `reads` gives, per step instance and kind, how many objects the instance can
+   read (its actor, its parameters, the references it reads, any object read directly);
+   the cutoff of a kind must be at least the most an instance reads plus the most objects
+   of that kind one surviving family instance (or target conjunct) speaks of. Checked.
 
-Objects are Ps for I4 and I7, Gs for I7-SCAN."""
+A target whose conjunct speaks of more objects than the cutoff allows, or that Houdini
+drops, stays unproved ("unknown", with the reason)."""
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
+from entersys.model.program import DESIGN_OF, Program
 from entersys.model.state import Config
 from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import PART_SETS, build_program, with_parts
-from entersys.proofs.induction import MAX_DOMAIN, Candidate, _vars_of, houdini
-from entersys.proofs.transition import TIMEOUT_MS, Transition
+from entersys.proofs import protocol_z3, transition
+from entersys.proofs.induction import Candidate, _vars_of, houdini
+from entersys.proofs.param_families import REF_KINDS, Family, families
+from entersys.proofs.transition import TIMEOUT_MS, Transition, solver
 
-# target -> the kind of object it speaks of, per design: the targets this method closes.
-# Not closed (left to the fixed-size proofs, see docs/param-proofs.md): I1 (owners counted
-# over every M), I4 (needs the M-side releasep order), the Go 1.26+ I7-SCAN (its holders
-# are Ms, sysmon and W, not fields of the G).
-TARGETS: dict[str, dict[str, str]] = {"psyscall": {"I7": "p"}, "scanbit": {}}
-CUTOFF = 2   # Ms and Ps (and Gs for a per-G target) of the cutoff configuration
-
-
-def cutoff_config(kind: str) -> Config:
-    """The cutoff configuration: 2 Ms / 2 Ps / 1 G (2 Gs for a per-G target), core parts."""
-    return with_parts(Config(CUTOFF, CUTOFF, CUTOFF if kind == "g" else 1),
-                      PART_SETS["core"])
-
-
-@dataclass
-class ParamRun:
-    """`proved`: targets kept by Houdini at the cutoff; `local`: the surviving local
-    candidates (names, per object); `nonlocal_reads`: instances whose guard or writes to
-    an object read another object of the same kind (empty: the cutoff argument applies)."""
-
-    status: str
-    proved: list[str]
-    local: list[Candidate]
-    abstracted: dict[str, int] = field(default_factory=dict)
-    sources: int = 0   # the most objects one step instance reads (object_sources)
-    cfg: Config | None = None
-    seconds: float = 0.0
+# target -> how many objects of each kind one of its conjuncts speaks of (checked on the
+# invariant's terms by `conjunct_arity`), and why the conjuncts are that small.
+TARGETS: dict[str, dict[str, dict[str, int]]] = {
+    "psyscall": {"I7": {"p": 1}, "I4": {"p": 1}, "I1": {"p": 1, "m": 2}},
+    "scanbit": {"I7-SCAN": {"g": 1}, "I4-UNWIRED": {"p": 1, "m": 1},
+                "I1": {"p": 1, "m": 2}},
+}
+ARITY_REASON = {
+    "I7": "one P's wins counter and status",
+    "I4": "one P's status and p.m",
+    "I4-UNWIRED": "one P's status and p.m, and one M's m.p",
+    "I7-SCAN": "one G's status and the two singleton holders (the GC's gc.g, sysmon's y.g)",
+    "I1": "the owners of one P are counted over every M: at most one owner is a condition "
+          "on two Ms at a time, but 'a running P has exactly one' needs one to exist",
+}
+KINDS = ("m", "p", "g")
+MINE_CONFIG = Config(2, 1, 1)
 
 
-def _local_candidates(go: str, kind: str, n: int, tr: Transition) -> list[Candidate]:
-    """The local templates of object 0 of `kind`, mined at 1 M / 1 P / 1 G, instantiated
-    for objects 0..n-1 of the cutoff Transition `tr`."""
-    small = build_program(replace(with_parts(Config(1, 1, 1), PART_SETS["core"]), go=go), go)
-    res = Explorer(small, symmetry=False).run(max_states=400_000, progress=False,
-                                              stop_at_first=False)
-    if not res.complete:
-        raise RuntimeError("mining needs the full reachable set of 1 M / 1 P / 1 G")
-    states = list(res.parents)
-    Ls = small.layout
-    table = Ls.pname if kind == "p" else Ls.gname
-    own = {f: pos for f, pos in table[0].items()}
-    L, V = tr.prog.layout, tr.sym.vars
-    big = L.pname if kind == "p" else L.gname
-    out: list[Candidate] = []
+def cutoff_config(go: str) -> Config:
+    """The cutoff configuration of the design of Go `go`, core parts (sysmon, W)."""
+    ms, ps, gs = CUTOFFS[DESIGN_OF[go]]
+    return with_parts(Config(ms, ps, gs), PART_SETS["core"])
 
-    def field(j: int, f: str) -> Any:
-        """Object j's field f as compared with the mined values: an M reference only as
-        nil (0) or some M (1), since 1/1/1 has one M and the cutoff two."""
-        x = V[big[j][f]]
-        return z3.If(x == 0, 0, 1) if Ls.kinds[own[f]] == "mref" else x
 
-    for f, pos in own.items():
-        dom = sorted({s[pos] for s in states})
-        if len(dom) <= MAX_DOMAIN:
-            for j in range(n):
-                x = field(j, f)
-                out.append(Candidate(f"{kind}{j}.{f} in {{{', '.join(map(str, dom))}}}",
-                                     "the values the steps store in the field",
-                                     z3.Or(*[x == d for d in dom])))
-        if len({s[pos] for s in states}) > MAX_DOMAIN:
-            continue
-        for v in dom:
-            for f2, pos2 in own.items():
-                vals = sorted({s[pos2] for s in states if s[pos] == v})
-                if f2 == f or not 0 < len(vals) <= 3:
-                    continue
-                for j in range(n):
-                    shown = ", ".join(map(str, vals))
-                    out.append(Candidate(
-                        f"{kind}{j}.{f} == {v} => {kind}{j}.{f2} in {{{shown}}}",
-                        f"the {kind.upper()}'s fields change together in the steps that set {f}",
-                        z3.Implies(field(j, f) == v,
-                                   z3.Or(*[field(j, f2) == x for x in vals]))))
-    if kind == "p":  # one M and the P it names: "m.pc == L => P(m.ref).f in S"
-        pc0 = Ls.mname[0]["pc"]
-        for ref in ("p", "oldp", "pp"):
-            r0 = Ls.mname[0][ref]
-            for f in ("status", "m", "wins"):
-                by_lab: dict[int, set[int]] = {}
-                for s in states:
-                    by_lab.setdefault(s[pc0], set()).add(
-                        s[table[s[r0] - 1][f]] if 1 <= s[r0] <= len(table) else -1)
-                for lab, seen in sorted(by_lab.items()):
-                    if len(seen) > 3:
-                        continue
-                    vals = sorted(seen)
-                    for i in range(tr.prog.cfg.ms):
-                        pc, r = V[L.mname[i]["pc"]], V[L.mname[i][ref]]
-                        term = tr.sym.view.P(r, f)
-                        if f == "m":  # the M itself (1 at 1/1/1) is M i here
-                            term = z3.If(term == i + 1, 1, z3.If(term == 0, 0, 2))
-                        val = z3.Or(*[z3.And(r == 0, True) if x == -1 else
-                                      z3.And(r != 0, term == x) for x in vals])
-                        out.append(Candidate(
-                            f"m{i}.pc == {small.label_names[lab]} => P(m{i}.{ref}).{f} in "
-                            f"{{{', '.join('nil' if x == -1 else str(x) for x in vals)}}}",
-                            f"what an M holds through {ref} at a location is changed only by "
-                            "that M or by a CAS it tolerates",
-                            z3.Implies(pc == lab, val)))
-    return out
+CUTOFFS = {"psyscall": (2, 3, 2), "scanbit": (3, 3, 3)}
+
+
+class OtherOps(protocol_z3.Z3ProtocolOps):
+    """The Z3 reading of the steps in which a reference may name an object outside the
+    configuration: a read through it is a fresh unconstrained value (nil still reads the
+    default); a write through it changes no field (Update writes only in-range objects)."""
+
+    @staticmethod
+    def select(values: list[Any], ref: Any, default: int = 0) -> Any:
+        if isinstance(ref, int) or not values:
+            return protocol_z3.Z3ProtocolOps.select(values, ref, default)
+        first = protocol_z3._i(values[0])
+        out: Any = z3.FreshConst(first.sort() if z3.is_expr(first) else z3.IntSort(), "other")
+        for j in range(len(values) - 1, -1, -1):
+            out = z3.If(ref == j + 1, protocol_z3._i(values[j]), out)
+        return z3.If(ref == 0, protocol_z3._i(default), out)
+
+
+class _OtherState(protocol_z3.SymbolicState):
+    def __init__(self, prog: Program) -> None:
+        super().__init__(prog)
+        from entersys.model.state import View
+
+        self.view = View(prog.layout, OtherOps(), self.vars.__getitem__)
+
+
+@contextmanager
+def _other_reading() -> Iterator[None]:
+    saved = transition.SymbolicState
+    transition.SymbolicState = _OtherState  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        transition.SymbolicState = saved  # type: ignore[misc]
+
+
+def sharp(prog: Program) -> tuple[Transition, dict[str, int]]:
+    """T# of `prog`: the Transition under OtherOps with every aggregate over the Ms, Ps
+    and Gs abstracted; returns it and label -> aggregates abstracted."""
+    with _other_reading():
+        tr = Transition(prog)
+    abstracted: dict[str, int] = {}
+    for kind in KINDS:
+        for lab, n in abstract_aggregates(tr, kind).items():
+            abstracted[lab] = abstracted.get(lab, 0) + n
+    return tr, abstracted
+
+
+def _table(tr: Transition, kind: str) -> list[dict[str, int]]:
+    L = tr.prog.layout
+    return {"m": L.mname, "p": L.pname, "g": L.gname}[kind]
 
 
 def abstract_aggregates(tr: Transition, kind: str) -> dict[str, int]:
     """Replace, in every guard and write of `tr`, each aggregate over the objects of `kind`
-    (a count, or an all/any: a sum, conjunction or disjunction whose arguments read the
-    same field of two different objects) by a fresh unconstrained constant of its sort:
-    T becomes T#, which allows every step T allows at any number of objects (an aggregate
-    over N objects takes some value; T# allows all of them). Returns label -> number of
+    (a sum, conjunction or disjunction whose arguments read the same field of two
+    different objects) by a fresh unconstrained constant of its sort: T becomes T#, which
+    allows every step T allows at any number of objects. Returns label -> number of
     aggregates abstracted."""
-    L = tr.prog.layout
-    table = L.pname if kind == "p" else L.gname
-    field_of = {tr.sym.vars[pos].get_id(): (f, j) for j, t in enumerate(table)
+    field_of = {tr.sym.vars[pos].get_id(): (f, j) for j, t in enumerate(_table(tr, kind))
                 for f, pos in t.items()}
     fresh: dict[int, Any] = {}
 
@@ -158,7 +140,6 @@ def abstract_aggregates(tr: Transition, kind: str) -> dict[str, int]:
                 continue
             seen.add(y.get_id())
             if z3.is_add(y) or z3.is_and(y) or z3.is_or(y):
-                # an argument reading field f of exactly one object, per argument
                 fields: dict[str, set[int]] = {}
                 for a in y.children():
                     per: dict[str, set[int]] = {}
@@ -204,45 +185,316 @@ def abstract_aggregates(tr: Transition, kind: str) -> dict[str, int]:
     return out
 
 
-def object_sources(tr: Transition, kind: str) -> int:
-    """The most objects of `kind` one step instance can read (after abstracting the
-    aggregates): its parameters of that kind plus the reference fields its guard and
-    writes read. The cutoff must be at least this (the cutoff argument's premise)."""
+@dataclass
+class Reads:
+    """What one step instance of T# needs, per kind: `base`, the objects its enabling and
+    its writes to the scheduler, sysmon and W fields read (its actor, its parameters, the
+    object every reference expression it reads through names, every object whose fields
+    it reads directly); `extra`, the most any one written object's new value reads beyond
+    that object itself and `base`."""
+
+    base: dict[str, int]
+    extra: dict[str, int]
+    direct: set[tuple[str, int]] = field(default_factory=set)  # read other than by reference
+
+    def need(self, arity: dict[str, int]) -> dict[str, int]:
+        """Objects per kind a counterexample to a family of `arity` involves: base, extra
+        for each of the family's objects this instance may write, and the family's own."""
+        n = sum(arity.values())
+        return {k: self.base[k] + n * self.extra[k] + arity.get(k, 0) for k in KINDS}
+
+
+def reads(tr: Transition) -> dict[str, Reads]:
+    """label -> Reads of every step instance of `tr`. A reference expression only
+    compared with constants (nil, or the index of an object already counted) needs no
+    object: an object outside the configuration is the value n + 1, unequal to each."""
     L = tr.prog.layout
-    refk = {"p": "pref", "g": "gref"}[kind]
-    refs = {tr.sym.vars[pos].get_id() for pos, k in enumerate(L.kinds) if k == refk}
-    worst = 0
+    owner: dict[int, tuple[str, int]] = {}
+    for kind in KINDS:
+        for j, t in enumerate(_table(tr, kind)):
+            for pos in t.values():
+                owner[tr.sym.vars[pos].get_id()] = (kind, j)
+    refk = {tr.sym.vars[pos].get_id(): REF_KINDS[k] for pos, k in enumerate(L.kinds)
+            if REF_KINDS.get(k)}
+
+    def refkind(e: Any) -> str | None:
+        while z3.is_app_of(e, z3.Z3_OP_ITE):
+            a, b = e.arg(1), e.arg(2)
+            e = b if z3.is_int_value(a) else a
+        return refk.get(e.get_id()) if z3.is_expr(e) else None
+
+    def walk(t: Any, objs: set[tuple[str, int]], refs: dict[int, str]) -> None:
+        seen: set[int] = set()
+        todo = [t]
+        while todo:
+            x = todo.pop()
+            if not z3.is_expr(x) or x.get_id() in seen:
+                continue
+            seen.add(x.get_id())
+            if z3.is_app_of(x, z3.Z3_OP_ITE):
+                c, a, b = x.children()
+                k = refkind(c.arg(0)) if z3.is_eq(c) and z3.is_int_value(c.arg(1)) else None
+                named = (k, c.arg(1).as_long() - 1) if k else None
+                if named is not None and any(owner.get(v) == named for v in _vars_of(a)):
+                    # a reference chain If(r == j, <object j's fields>, ...): what the
+                    # branch reads of object j is read through r
+                    refs[c.arg(0).get_id()] = named[0]
+                    inner: set[tuple[str, int]] = set()
+                    walk(a, inner, refs)
+                    objs |= inner - {named}
+                    todo.extend([c.arg(0), b])
+                    continue
+            if z3.is_eq(x) or z3.is_distinct(x):
+                for u, w in ((x.arg(0), x.arg(1)), (x.arg(1), x.arg(0))):
+                    k = refkind(u)
+                    if k and not z3.is_int_value(w):
+                        refs[u.get_id()] = k
+            if x.get_id() in owner:
+                objs.add(owner[x.get_id()])
+            todo.extend(x.children())
+
+    def count(objs: set[tuple[str, int]], refs: dict[int, str]) -> dict[str, int]:
+        return {k: len({o for o in objs if o[0] == k}) + sum(1 for v in refs.values() if v == k)
+                for k in KINDS}
+
+    out: dict[str, Reads] = {}
     for k, inst in enumerate(tr.instances):
-        read: set[int] = set()
-        for t in [tr.guards[k]] + [w for ws in tr.writers.values() for kk, w in ws if kk == k]:
-            read |= _vars_of(t) & refs if z3.is_expr(t) else set()
-        worst = max(worst, sum(1 for x in inst.step.params if x == kind) + len(read))
+        objs: set[tuple[str, int]] = set()
+        if inst.m >= 0:
+            objs.add(("m", inst.m))
+        for kind, x in zip(inst.step.params, inst.args, strict=True):
+            if kind in ("p", "g"):
+                objs.add((kind, x - 1))
+        fixed = set(objs)
+        refs: dict[int, str] = {}
+        if z3.is_expr(tr.guards[k]):
+            walk(tr.guards[k], objs, refs)
+        per: dict[tuple[str, int], tuple[set[tuple[str, int]], dict[int, str]]] = {}
+        for pos, ws in tr.writers.items():
+            for kk, w in ws:
+                if kk != k or not z3.is_expr(w):
+                    continue
+                own = owner.get(tr.sym.vars[pos].get_id())
+                if own is None:
+                    walk(w, objs, refs)
+                else:
+                    o, r = per.setdefault(own, (set(), {}))
+                    walk(w, o, r)
+        extra = dict.fromkeys(KINDS, 0)
+        direct = objs - fixed
+        for own, (o, r) in per.items():
+            c = count(o - objs - {own}, {i: v for i, v in r.items() if i not in refs})
+            extra = {kind: max(extra[kind], c[kind]) for kind in KINDS}
+            direct |= o - fixed - {own}
+        out[inst.label] = Reads(count(objs, refs), extra, direct)
+    return out
+
+
+def conjunct_arity(tr: Transition, term: Any) -> dict[str, int]:
+    """Per kind, the most objects one top-level conjunct of `term` reads."""
+    owner = {tr.sym.vars[pos].get_id(): (kind, j) for kind in KINDS
+             for j, t in enumerate(_table(tr, kind)) for pos in t.values()}
+    parts, todo = [], [term]
+    while todo:
+        x = todo.pop()
+        if z3.is_and(x):
+            todo.extend(x.children())
+        else:
+            parts.append(x)
+    worst = dict.fromkeys(KINDS, 0)
+    for x in parts:
+        objs = {owner[v] for v in _vars_of(x) if v in owner}
+        for kind in KINDS:
+            worst[kind] = max(worst[kind], len({o for o in objs if o[0] == kind}))
     return worst
 
 
-def prove_param(go: str, timeout_ms: int = TIMEOUT_MS) -> ParamRun:
-    """Prove the design's per-object targets at the cutoff by local induction, and check
-    the locality the cutoff argument needs. Raises RuntimeError if mining is incomplete."""
+@dataclass
+class ParamRun:
+    """`proved`: targets closed; `unproved`: target -> reason; `local`: the surviving
+    families; `need`: per kind, the most objects a counterexample to induction of the
+    surviving conjunction involves (at most the cutoff); `sizes`: the configurations
+    (Ms, Ps, Gs) Houdini ran on (the cutoff and every smaller one)."""
+
+    status: str
+    proved: list[str]
+    local: list[Candidate]
+    unproved: dict[str, str] = field(default_factory=dict)
+    abstracted: dict[str, int] = field(default_factory=dict)
+    need: dict[str, int] = field(default_factory=dict)
+    sizes: list[tuple[int, int, int]] = field(default_factory=list)
+    cfg: Config | None = None
+    seconds: float = 0.0
+
+
+def mined_states(go: str, mutant: str | None = None) -> tuple[Program, list[tuple[int, ...]]]:
+    """The reachable states of MINE_CONFIG (core parts), explored without symmetry."""
+    small = build_program(replace(with_parts(MINE_CONFIG, PART_SETS["core"]), go=go), go,
+                          mutant)
+    res = Explorer(small, symmetry=False).run(max_states=400_000, progress=False,
+                                              stop_at_first=False)
+    if not res.complete:
+        raise RuntimeError("mining needs the full reachable set of 2 Ms / 1 P / 1 G")
+    return small, list(res.parents)
+
+
+def need_of(rd: dict[str, Reads], arity: dict[str, int]) -> dict[str, int]:
+    """Per kind, the most objects a counterexample to induction of a family of `arity`
+    involves, over every step instance."""
+    return {k: max(r.need(arity)[k] for r in rd.values()) for k in KINDS}
+
+
+def target_family(tr: Transition, inv: str, arity: dict[str, int]) -> Family:
+    """The named invariant as a family: its top-level conjuncts, each with the objects it
+    reads."""
+    owner = _owners(tr)
+    parts, todo = [], [tr.inv_terms[inv]]
+    while todo:
+        x = todo.pop()
+        if z3.is_and(x):
+            todo.extend(x.children())
+        elif not z3.is_true(x):
+            parts.append((tuple(sorted({owner[v] for v in _vars_of(x) if v in owner})), x))
+    return Family(inv, "named invariant", tr.inv_terms[inv], True, arity=arity, parts=parts)
+
+
+def _owners(tr: Transition) -> dict[int, tuple[str, int]]:
+    return {tr.sym.vars[pos].get_id(): (kind, j) for kind in KINDS
+            for j, t in enumerate(_table(tr, kind)) for pos in t.values()}
+
+
+def pad_failures(tr: Transition, fams: list[Family], timeout_ms: int) -> set[str]:
+    """Families that can fail when objects at their initial values (an M parked, a P idle,
+    a G runnable, every reference nil) are added to a state satisfying the others'
+    instances: for every choice of the last j objects of each kind as such pads (at least
+    one), with no reference of another object naming a pad. The cutoff argument fills the
+    cutoff configuration with pads, so these families are dropped."""
+    L = tr.prog.layout
+    cut = dict(zip(KINDS, tr_size(tr), strict=True))
+    bad: set[str] = set()
+    for js in itertools.product(*[range(cut[k] + 1) for k in KINDS]):
+        pads = {(k, cut[k] - 1 - x) for k, j in zip(KINDS, js, strict=True) for x in range(j)}
+        if not pads:
+            continue
+        sub = [(tr.sym.vars[pos], z3.IntVal(tr.init[pos])) for (k, j) in pads
+               for pos in _table(tr, k)[j].values()]
+        padpos = {pos for (k, j) in pads for pos in _table(tr, k)[j].values()}
+        s = solver(timeout_ms)
+        for pos, kind in enumerate(L.kinds):
+            rk = REF_KINDS.get(kind)
+            if rk and pos not in padpos:
+                s.add(*[tr.sym.vars[pos] != j + 1 for (k, j) in pads if k == rk])
+        todo: list[tuple[str, Any]] = []
+        for f in fams:
+            if f.name in bad:
+                continue
+            for objs, term in f.parts:
+                if pads & set(objs):
+                    todo.append((f.name, z3.substitute(term, *sub)))
+                else:
+                    s.add(term)
+        while todo:
+            r = s.check(z3.Or(*[z3.Not(t) for _, t in todo]))
+            if r == z3.unsat:
+                break
+            if r != z3.sat:
+                return {f.name for f in fams}
+            m = s.model()
+            failed = {n for n, t in todo if z3.is_false(m.eval(t, model_completion=True))}
+            bad |= failed
+            todo = [(n, t) for n, t in todo if n not in failed]
+    return bad
+
+
+def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
+                cutoff: tuple[int, int, int] | None = None, mutant: str | None = None,
+                plant: Callable[[Transition], None] | None = None) -> ParamRun:
+    """Prove `targets` (default: the design's) for any number of Ms and Ps at the cutoff
+    (Ms, Ps, Gs) (default: the design's CUTOFFS), of the faithful model or of `mutant`;
+    `plant` edits T# before the checks (tests). Raises ValueError for a target the design
+    does not have, RuntimeError if mining is incomplete."""
     t0 = time.perf_counter()
-    prog0 = build_program(with_parts(Config(1, 1, 1), ()), go)
-    targets = TARGETS[prog0.design]
-    if not targets:
-        raise ValueError(f"no parameterized target for Go {go}'s design")
-    kind = next(iter(targets.values()))
-    cfg = cutoff_config(kind)
-    prog = build_program(replace(cfg, go=go), go)
-    tr = Transition(prog)
-    n = cfg.ps if kind == "p" else cfg.gs
-    abstracted = abstract_aggregates(tr, kind)
-    sources = object_sources(tr, kind)
-    if sources > (cfg.ps if kind == "p" else cfg.gs):
-        raise RuntimeError(f"a step reads {sources} {kind.upper()}s: above the cutoff")
-    cands = [Candidate(i, "named invariant", tr.inv_terms[i], True) for i in targets]
-    cands += _local_candidates(go, kind, n, tr)
-    status, live, _ = houdini(tr, cands, timeout_ms)
-    run = ParamRun(status, [c.name for c in live if c.target],
-                   [c for c in live if not c.target], cfg=cfg)
-    run.abstracted = abstracted
-    run.sources = sources
+    design = DESIGN_OF[go]
+    table = TARGETS[design]
+    names = list(targets or table)
+    if any(t not in table for t in names):
+        raise ValueError(f"no parameterized target {names} for Go {go}'s design")
+    top = cutoff or CUTOFFS[design]
+    cut = dict(zip(KINDS, top, strict=True))
+    prog = build_program(replace(with_parts(Config(*top), PART_SETS["core"]), go=go), go,
+                         mutant)
+    tr, abstracted = sharp(prog)
+    if plant is not None:
+        plant(tr)
+    rd = reads(tr)
+    direct = sorted({(lab, f"{k}{j}") for lab, r in rd.items() for k, j in r.direct})
+
+    def fits(arity: dict[str, int]) -> bool:
+        return all(n <= cut[k] for k, n in need_of(rd, arity).items())
+
+    unproved: dict[str, str] = {}
+    live: list[str] = []
+    for t in names:
+        got = conjunct_arity(tr, tr.inv_terms[t])
+        if any(got[k] > table[t].get(k, 0) for k in KINDS):
+            unproved[t] = f"a conjunct of {t} reads {got}, more than {table[t]}"
+        elif direct:
+            unproved[t] = (f"the cutoff {cut} is too small: {len(direct)} step instances read "
+                           f"an object other than through a reference or an aggregate, e.g. "
+                           f"{direct[0][0]} reads {direct[0][1]}")
+        elif not fits(table[t]):
+            unproved[t] = (f"not local at this cutoff: {ARITY_REASON[t]}; a counterexample to "
+                           f"induction may involve {need_of(rd, table[t])} objects "
+                           f"(Ms, Ps, Gs), the cutoff is {cut}")
+        else:
+            live.append(t)
+    cfg = with_parts(Config(*top), PART_SETS["core"])
+    if not live:
+        return ParamRun("inductive", [], [], unproved, abstracted, {}, [top], cfg=cfg,
+                        seconds=time.perf_counter() - t0)
+    small, states = mined_states(go, mutant)
+    fams = [target_family(tr, t, table[t]) for t in live]
+    fams += [f for f in families(small, states, tr, pairs=cut["m"] >= 2) if fits(f.arity)]
+    keep = {f.name for f in fams}
+    status = "inductive"
+    while True:
+        status, kept, _ = houdini(tr, [f for f in fams if f.name in keep], timeout_ms)
+        keep = {c.name for c in kept}
+        if status != "inductive":
+            break
+        bad = pad_failures(tr, [f for f in fams if f.name in keep], timeout_ms)
+        if not bad:
+            break
+        keep -= bad
+    final = [f for f in fams if f.name in keep]
+    if status == "inductive":  # the conjunction holds initially
+        s = solver(timeout_ms)
+        s.add(*[v == x for v, x in zip(tr.sym.vars, tr.init)],
+              z3.Not(z3.And(*[f.term for f in final])))
+        if s.check() != z3.unsat:
+            status = "false-initially"
+    need = dict.fromkeys(KINDS, 0)
+    for f in final:
+        for k, n in need_of(rd, f.arity).items():
+            need[k] = max(need[k], n)
+    proved = [f.name for f in final if f.target] if status == "inductive" else []
+    for t in live:
+        if t not in proved:
+            unproved[t] = ("not inductive relative to the local families (Houdini dropped it)"
+                           if status == "inductive" else f"solver: {status}")
+    run = ParamRun(status, proved, [f for f in final if not f.target], unproved,
+                   abstracted, need, [top], cfg=cfg)
     run.seconds = time.perf_counter() - t0
     return run
+
+
+def tr_size(tr: Transition) -> tuple[int, int, int]:
+    c = tr.prog.cfg
+    return (c.ms, c.ps, c.gs)
+
+
+def method(run: ParamRun) -> str:
+    """The method name of a run's records: the cutoff configuration."""
+    c = run.cfg
+    assert c is not None
+    return f"cutoff {c.ms} M / {c.ps} P / {c.gs} G: symmetric local invariant, Houdini over T#"
