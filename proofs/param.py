@@ -24,6 +24,7 @@ drops, stays unproved ("unknown", with the reason)."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ from entersys.model.state import Config
 from entersys.oracle.explore import Explorer
 from entersys.oracle.protocol import PART_SETS, build_program, with_parts
 from entersys.proofs import protocol_z3, transition
-from entersys.proofs.induction import Candidate, _vars_of, houdini
+from entersys.proofs.induction import Candidate, _vars_of, cti, houdini
 from entersys.proofs.param_families import REF_KINDS, Family, families
 from entersys.proofs.transition import TIMEOUT_MS, Transition, solver
 
@@ -290,19 +291,35 @@ def reads(tr: Transition) -> dict[str, Reads]:
     return out
 
 
+def conjuncts(term: Any) -> list[Any]:
+    """`term` as a list of conjuncts, each as small as Boolean rewriting makes it: And is
+    split, If(c, a, b) becomes c => a and not c => b, c => (a and b) becomes c => a and
+    c => b, not (a or b) becomes not a and not b (I4-UNWIRED's "no M names P" is one
+    conjunct per M)."""
+    if z3.is_true(term):
+        return []
+    if z3.is_and(term):
+        return [y for x in term.children() for y in conjuncts(x)]
+    if z3.is_not(term):
+        x = term.arg(0)
+        if z3.is_or(x):
+            return [y for c in x.children() for y in conjuncts(z3.Not(c))]
+        if z3.is_not(x):
+            return conjuncts(x.arg(0))
+    if z3.is_app_of(term, z3.Z3_OP_ITE) and z3.is_bool(term.arg(1)):
+        c, a, b = term.children()
+        return ([z3.Implies(c, y) for y in conjuncts(a)]
+                + [z3.Implies(z3.Not(c), y) for y in conjuncts(b)])
+    if z3.is_implies(term):
+        return [z3.Implies(term.arg(0), y) for y in conjuncts(term.arg(1))]
+    return [term]
+
+
 def conjunct_arity(tr: Transition, term: Any) -> dict[str, int]:
-    """Per kind, the most objects one top-level conjunct of `term` reads."""
-    owner = {tr.sym.vars[pos].get_id(): (kind, j) for kind in KINDS
-             for j, t in enumerate(_table(tr, kind)) for pos in t.values()}
-    parts, todo = [], [term]
-    while todo:
-        x = todo.pop()
-        if z3.is_and(x):
-            todo.extend(x.children())
-        else:
-            parts.append(x)
+    """Per kind, the most objects one conjunct of `term` (`conjuncts`) reads."""
+    owner = _owners(tr)
     worst = dict.fromkeys(KINDS, 0)
-    for x in parts:
+    for x in conjuncts(term):
         objs = {owner[v] for v in _vars_of(x) if v in owner}
         for kind in KINDS:
             worst[kind] = max(worst[kind], len({o for o in objs if o[0] == kind}))
@@ -325,6 +342,9 @@ class ParamRun:
     sizes: list[tuple[int, int, int]] = field(default_factory=list)
     cfg: Config | None = None
     seconds: float = 0.0
+    # target -> a counterexample to its induction relative to the surviving families under
+    # T# (step, state, changes), for a target Houdini dropped
+    cti: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def mined_states(go: str, mutant: str | None = None) -> tuple[Program, list[tuple[int, ...]]]:
@@ -348,13 +368,8 @@ def target_family(tr: Transition, inv: str, arity: dict[str, int]) -> Family:
     """The named invariant as a family: its top-level conjuncts, each with the objects it
     reads."""
     owner = _owners(tr)
-    parts, todo = [], [tr.inv_terms[inv]]
-    while todo:
-        x = todo.pop()
-        if z3.is_and(x):
-            todo.extend(x.children())
-        elif not z3.is_true(x):
-            parts.append((tuple(sorted({owner[v] for v in _vars_of(x) if v in owner})), x))
+    parts = [(tuple(sorted({owner[v] for v in _vars_of(x) if v in owner})), x)
+             for x in conjuncts(tr.inv_terms[inv])]
     return Family(inv, "named invariant", tr.inv_terms[inv], True, arity=arity, parts=parts)
 
 
@@ -406,6 +421,37 @@ def pad_failures(tr: Transition, fams: list[Family], timeout_ms: int) -> set[str
     return bad
 
 
+def canonical(tr: Transition) -> Transition:
+    """`tr` restricted to the step instances that are canonical up to renaming the objects:
+    the actor is M0 (if an M) and the parameters of each kind are that kind's objects 0, 1,
+    ... in order of first appearance. J and T# are symmetric (every family is instantiated
+    for every tuple of objects, the steps and the abstractions treat objects alike), so a
+    counterexample to consecution from any instance is one from a canonical instance after
+    renaming, and Houdini needs to query only these."""
+    keep: list[int] = []
+    for k, inst in enumerate(tr.instances):
+        if inst.m > 0:
+            continue
+        seen: dict[str, list[int]] = {}
+        ok = True
+        for kind, x in zip(inst.step.params, inst.args, strict=True):
+            if kind not in ("p", "g"):
+                continue
+            got = seen.setdefault(kind, [])
+            if x not in got:
+                ok = ok and x == len(got) + 1
+                got.append(x)
+        if ok:
+            keep.append(k)
+    new = copy.copy(tr)
+    index = {k: n for n, k in enumerate(keep)}
+    new.instances = [tr.instances[k] for k in keep]
+    new.guards = [tr.guards[k] for k in keep]
+    new.writers = {pos: [(index[k], w) for k, w in ws if k in index]
+                   for pos, ws in tr.writers.items()}
+    return new
+
+
 def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
                 cutoff: tuple[int, int, int] | None = None, mutant: str | None = None,
                 plant: Callable[[Transition], None] | None = None) -> ParamRun:
@@ -437,7 +483,8 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
     for t in names:
         got = conjunct_arity(tr, tr.inv_terms[t])
         if any(got[k] > table[t].get(k, 0) for k in KINDS):
-            unproved[t] = f"a conjunct of {t} reads {got}, more than {table[t]}"
+            unproved[t] = (f"not local: a conjunct of {t} reads {got} objects (Ms, Ps, Gs) at "
+                           f"the cutoff, all of a kind: {ARITY_REASON[t]}")
         elif direct:
             unproved[t] = (f"the cutoff {cut} is too small: {len(direct)} step instances read "
                            f"an object other than through a reference or an aggregate, e.g. "
@@ -457,8 +504,9 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
     fams += [f for f in families(small, states, tr, pairs=cut["m"] >= 2) if fits(f.arity)]
     keep = {f.name for f in fams}
     status = "inductive"
+    reps = canonical(tr)
     while True:
-        status, kept, _ = houdini(tr, [f for f in fams if f.name in keep], timeout_ms)
+        status, kept, _ = houdini(reps, [f for f in fams if f.name in keep], timeout_ms)
         keep = {c.name for c in kept}
         if status != "inductive":
             break
@@ -478,12 +526,15 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
         for k, n in need_of(rd, f.arity).items():
             need[k] = max(need[k], n)
     proved = [f.name for f in final if f.target] if status == "inductive" else []
+    ctis: dict[str, dict[str, Any]] = {}
     for t in live:
         if t not in proved:
             unproved[t] = ("not inductive relative to the local families (Houdini dropped it)"
                            if status == "inductive" else f"solver: {status}")
+            if status == "inductive":
+                ctis[t] = cti(tr, [f for f in final if not f.target], t, timeout_ms)
     run = ParamRun(status, proved, [f for f in final if not f.target], unproved,
-                   abstracted, need, [top], cfg=cfg)
+                   abstracted, need, [top], cfg=cfg, cti=ctis)
     run.seconds = time.perf_counter() - t0
     return run
 

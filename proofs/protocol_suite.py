@@ -186,6 +186,7 @@ def param_records(go: str, timeout_ms: int) -> list[CheckResult]:
              "sizes_checked": [f"{m}/{p}/{g}" for m, p, g in run.sizes],
              "depth": "unbounded" if ok else None,
              "reason": None if ok else run.unproved[inv],
+             "counterexample_to_induction": run.cti.get(inv),
              "solver_seconds": round(run.seconds, 3),
              "auxiliary_count": len(run.local),
              "auxiliary_invariants": [f"{c.name} -- {c.reason}" for c in run.local],

@@ -135,3 +135,20 @@ def test_param_records_name_their_method(monkeypatch: pytest.MonkeyPatch) -> Non
     assert ok.details["method"].startswith("cutoff 3 M / 3 P / 2 G")
     assert ok.verdict.name == "HOLDS" and ok.details["depth"] == "unbounded"
     assert no.verdict.name == "UNKNOWN" and no.details["reason"] == "existential"
+
+
+def test_canonical_instances_cover_every_instance_up_to_renaming() -> None:
+    from entersys.proofs.param import canonical
+
+    tr = Transition(_prog("1.25", (3, 2, 1)))
+    reps = canonical(tr)
+    assert 0 < len(reps.instances) < len(tr.instances)
+    names = {(i.step.name, tuple(k for k in i.step.params if k == "bit")) for i in tr.instances}
+    assert names == {(i.step.name, tuple(k for k in i.step.params if k == "bit"))
+                     for i in reps.instances}
+    assert all(i.m <= 0 for i in reps.instances)
+    # re-indexed writers point at the kept instances' own writes
+    k = next(n for n, i in enumerate(reps.instances) if i.m == 0)
+    orig = tr.instances.index(reps.instances[k])
+    assert {p for p, ws in reps.writers.items() for kk, _ in ws if kk == k} == \
+        {p for p, ws in tr.writers.items() for kk, _ in ws if kk == orig}
