@@ -67,7 +67,7 @@ def cutoff_config(go: str) -> Config:
     return with_parts(Config(ms, ps, gs), PART_SETS["core"])
 
 
-CUTOFFS = {"psyscall": (2, 3, 2), "scanbit": (3, 3, 3)}
+CUTOFFS = {"psyscall": (3, 2, 2), "scanbit": (4, 4, 2)}
 
 
 class OtherOps(protocol_z3.Z3ProtocolOps):
@@ -191,18 +191,20 @@ class Reads:
     """What one step instance of T# needs, per kind: `base`, the objects its enabling and
     its writes to the scheduler, sysmon and W fields read (its actor, its parameters, the
     object every reference expression it reads through names, every object whose fields
-    it reads directly); `extra`, the most any one written object's new value reads beyond
-    that object itself and `base`."""
+    it reads directly); `extra[w]`, the most any one written object of kind w has its new
+    value read beyond that object itself and `base`."""
 
     base: dict[str, int]
-    extra: dict[str, int]
+    extra: dict[str, dict[str, int]]
     direct: set[tuple[str, int]] = field(default_factory=set)  # read other than by reference
 
     def need(self, arity: dict[str, int]) -> dict[str, int]:
-        """Objects per kind a counterexample to a family of `arity` involves: base, extra
-        for each of the family's objects this instance may write, and the family's own."""
-        n = sum(arity.values())
-        return {k: self.base[k] + n * self.extra[k] + arity.get(k, 0) for k in KINDS}
+        """Objects per kind a counterexample to a family of `arity` involves: base, the
+        extra of each of the family's objects this instance may write, and the family's
+        own objects."""
+        return {k: self.base[k] + arity.get(k, 0)
+                + sum(arity.get(w, 0) * self.extra.get(w, {}).get(k, 0) for w in KINDS)
+                for k in KINDS}
 
 
 def reads(tr: Transition) -> dict[str, Reads]:
@@ -224,6 +226,14 @@ def reads(tr: Transition) -> dict[str, Reads]:
             e = b if z3.is_int_value(a) else a
         return refk.get(e.get_id()) if z3.is_expr(e) else None
 
+    keys: dict[int, int] = {}
+
+    def key(e: Any) -> int:
+        """One reference expression however it is spelled: its simplified form."""
+        if e.get_id() not in keys:
+            keys[e.get_id()] = z3.simplify(e).get_id()
+        return keys[e.get_id()]
+
     def walk(t: Any, objs: set[tuple[str, int]], refs: dict[int, str]) -> None:
         seen: set[int] = set()
         todo = [t]
@@ -234,22 +244,28 @@ def reads(tr: Transition) -> dict[str, Reads]:
             seen.add(x.get_id())
             if z3.is_app_of(x, z3.Z3_OP_ITE):
                 c, a, b = x.children()
-                k = refkind(c.arg(0)) if z3.is_eq(c) and z3.is_int_value(c.arg(1)) else None
-                named = (k, c.arg(1).as_long() - 1) if k else None
-                if named is not None and any(owner.get(v) == named for v in _vars_of(a)):
-                    # a reference chain If(r == j, <object j's fields>, ...): what the
-                    # branch reads of object j is read through r
-                    refs[c.arg(0).get_id()] = named[0]
+                reads_a = {owner[v] for v in _vars_of(a) if v in owner}
+                chain = None
+                for eq in (c.children() if z3.is_and(c) else [c]):
+                    if z3.is_eq(eq) and z3.is_int_value(eq.arg(1)):
+                        k = refkind(eq.arg(0))
+                        if k and (k, eq.arg(1).as_long() - 1) in reads_a:
+                            chain = (eq.arg(0), (k, eq.arg(1).as_long() - 1))
+                if chain is not None:
+                    # a reference chain If(r == j [and ...], <object j's fields>, ...):
+                    # what the branch reads of object j is read through r
+                    e, named = chain
+                    refs[key(e)] = named[0]
                     inner: set[tuple[str, int]] = set()
                     walk(a, inner, refs)
                     objs |= inner - {named}
-                    todo.extend([c.arg(0), b])
+                    todo.extend([c, b])
                     continue
             if z3.is_eq(x) or z3.is_distinct(x):
                 for u, w in ((x.arg(0), x.arg(1)), (x.arg(1), x.arg(0))):
                     k = refkind(u)
                     if k and not z3.is_int_value(w):
-                        refs[u.get_id()] = k
+                        refs[key(u)] = k
             if x.get_id() in owner:
                 objs.add(owner[x.get_id()])
             todo.extend(x.children())
@@ -281,13 +297,27 @@ def reads(tr: Transition) -> dict[str, Reads]:
                 else:
                     o, r = per.setdefault(own, (set(), {}))
                     walk(w, o, r)
-        extra = dict.fromkeys(KINDS, 0)
         direct = objs - fixed
-        for own, (o, r) in per.items():
-            c = count(o - objs - {own}, {i: v for i, v in r.items() if i not in refs})
-            extra = {kind: max(extra[kind], c[kind]) for kind in KINDS}
+        for own, (o, _) in per.items():
             direct |= o - fixed - {own}
-        out[inst.label] = Reads(count(objs, refs), extra, direct)
+        # what every written object of a kind reads alike (the same reference expressions)
+        # is one set of objects; what differs per written object is counted per object
+        shared_o: set[tuple[str, int]] = set()
+        shared_r: dict[int, str] = {}
+        for w in KINDS:
+            mine = [(o - {own}, r) for own, (o, r) in per.items() if own[0] == w]
+            if mine:
+                shared_o |= set.intersection(*[o for o, _ in mine])
+                common = set.intersection(*[set(r) for _, r in mine])
+                shared_r.update({i: mine[0][1][i] for i in common})
+        allo, allr = objs | shared_o, {**refs, **shared_r}
+        extra: dict[str, dict[str, int]] = {}
+        for own, (o, r) in per.items():
+            c = count(o - allo - {own}, {i: v for i, v in r.items() if i not in allr})
+            e = extra.setdefault(own[0], dict.fromkeys(KINDS, 0))
+            for kind in KINDS:
+                e[kind] = max(e[kind], c[kind])
+        out[inst.label] = Reads(count(allo, allr), extra, direct)
     return out
 
 
@@ -381,14 +411,19 @@ def _owners(tr: Transition) -> dict[int, tuple[str, int]]:
 def pad_failures(tr: Transition, fams: list[Family], timeout_ms: int) -> set[str]:
     """Families that can fail when objects at their initial values (an M parked, a P idle,
     a G runnable, every reference nil) are added to a state satisfying the others'
-    instances: for every choice of the last j objects of each kind as such pads (at least
-    one), with no reference of another object naming a pad. The cutoff argument fills the
-    cutoff configuration with pads, so these families are dropped."""
+    instances: every object of each kind but the first n is such a pad, for n up to the
+    largest arity of the kind (by symmetry, and since fewer other objects constrain an
+    instance's own objects less, this covers every choice of pads), with no reference of
+    another object naming a pad. The cutoff argument fills the cutoff configuration with
+    pads, so these families are dropped."""
     L = tr.prog.layout
     cut = dict(zip(KINDS, tr_size(tr), strict=True))
+    most = {k: min(cut[k], max([f.arity.get(k, 0) for f in fams] + [0])) for k in KINDS}
     bad: set[str] = set()
-    for js in itertools.product(*[range(cut[k] + 1) for k in KINDS]):
-        pads = {(k, cut[k] - 1 - x) for k, j in zip(KINDS, js, strict=True) for x in range(j)}
+    # the objects that are not pads: the first n of each kind, n up to the largest arity
+    # (an instance's check is hardest when its own non-pad objects are the only ones)
+    for ns in itertools.product(*[range(most[k] + 1) for k in KINDS]):
+        pads = {(k, j) for k, n in zip(KINDS, ns, strict=True) for j in range(n, cut[k])}
         if not pads:
             continue
         sub = [(tr.sym.vars[pos], z3.IntVal(tr.init[pos])) for (k, j) in pads
@@ -454,12 +489,19 @@ def canonical(tr: Transition) -> Transition:
 
 def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,
                 cutoff: tuple[int, int, int] | None = None, mutant: str | None = None,
-                plant: Callable[[Transition], None] | None = None) -> ParamRun:
+                plant: Callable[[Transition], None] | None = None,
+                log: Callable[[str], None] | None = None) -> ParamRun:
     """Prove `targets` (default: the design's) for any number of Ms and Ps at the cutoff
     (Ms, Ps, Gs) (default: the design's CUTOFFS), of the faithful model or of `mutant`;
-    `plant` edits T# before the checks (tests). Raises ValueError for a target the design
-    does not have, RuntimeError if mining is incomplete."""
+    `plant` edits T# before the checks (tests); `log` gets each phase's time. Raises
+    ValueError for a target the design does not have, RuntimeError if mining is
+    incomplete."""
     t0 = time.perf_counter()
+
+    def note(what: str) -> None:
+        if log:
+            log(f"{time.perf_counter() - t0:7.1f} s wall {time.process_time():7.1f} s cpu  {what}")
+
     design = DESIGN_OF[go]
     table = TARGETS[design]
     names = list(targets or table)
@@ -472,7 +514,9 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
     tr, abstracted = sharp(prog)
     if plant is not None:
         plant(tr)
+    note("T# built")
     rd = reads(tr)
+    note("reads")
     direct = sorted({(lab, f"{k}{j}") for lab, r in rd.items() for k, j in r.direct})
 
     def fits(arity: dict[str, int]) -> bool:
@@ -505,12 +549,15 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
     keep = {f.name for f in fams}
     status = "inductive"
     reps = canonical(tr)
+    note(f"{len(fams)} families")
     while True:
         status, kept, _ = houdini(reps, [f for f in fams if f.name in keep], timeout_ms)
         keep = {c.name for c in kept}
+        note(f"Houdini: {len(keep)} kept")
         if status != "inductive":
             break
         bad = pad_failures(tr, [f for f in fams if f.name in keep], timeout_ms)
+        note(f"pads: {len(bad)} dropped")
         if not bad:
             break
         keep -= bad

@@ -105,6 +105,15 @@ class Miner:
         self.V = tr.sym.vars
         self.out: list[Family] = []
         self.names = small.label_names
+        La = small.layout
+        self.ctl = [La.index[c] for c in self.controls()]
+        # per kind: the distinct (control values, one object's fields classed) rows
+        self.rows: dict[str, set[tuple[tuple[int, ...], tuple[int, ...]]]] = {}
+        for kind in ("p", "g", "m"):
+            flds = self.fields(kind)
+            self.rows[kind] = {(tuple(s[c] for c in self.ctl),
+                                tuple(self.cval(s, kind, j, f, None) for f in flds))
+                               for s in states for (j,) in self.tuples((kind,))}
 
     # -- helpers ----------------------------------------------------------------------------
     def add(self, name: str, reason: str, arity: dict[str, int],
@@ -128,7 +137,8 @@ class Miner:
                            if kinds[x] == kinds[y])]
 
     def fields(self, kind: str) -> list[str]:
-        return [f for f in self.a.table[kind][0] if self.a.fkind(kind, f) not in ("tick", "stick")]
+        return [f for f in self.a.table[kind][0]
+                if self.a.fkind(kind, f) not in ("tick", "stick")]
 
     def sval(self, kind: str, j: int, f: str, rel: int | None) -> Any:
         return classed(self.V[self.b.pos(kind, j, f)], self.b.fkind(kind, f), rel, True)
@@ -148,10 +158,10 @@ class Miner:
     def object_local(self) -> None:
         for kind in ("p", "g"):
             flds = self.fields(kind)
-            for f in flds:
+            rows = {r for _, r in self.rows[kind]}
+            for a, f in enumerate(flds):
                 fk = self.a.fkind(kind, f)
-                dom = {self.cval(s, kind, j, f, None) for s in self.states
-                       for (j,) in self.tuples((kind,))}
+                dom = {r[a] for r in rows}
                 if len(dom) <= MAX_DOMAIN and fk not in REF_KINDS:
                     self.add(f"{kind}.{f} in {self.show(f, fk, dom)}",
                              "the values the steps store in the field", {kind: 1},
@@ -159,13 +169,11 @@ class Miner:
                              (kind,))
                 if len(dom) > MAX_SET + 1:
                     continue
-                for v in sorted(dom):
-                    for f2 in flds:
-                        if f2 == f:
-                            continue
-                        vals = {self.cval(s, kind, j, f2, None) for s in self.states
-                                for (j,) in self.tuples((kind,))
-                                if self.cval(s, kind, j, f, None) == v}
+                for b, f2 in enumerate(flds):
+                    if f2 == f:
+                        continue
+                    for v in sorted(dom):
+                        vals = {r[b] for r in rows if r[a] == v}
                         if 0 < len(vals) <= MAX_SET:
                             self.add(f"{kind}.{f} == {v} => {kind}.{f2} in "
                                      f"{self.show(f2, self.a.fkind(kind, f2), vals)}",
@@ -181,15 +189,20 @@ class Miner:
                 if n in L.index]
 
     def control_to_object(self) -> None:
-        La, Lb = self.small.layout, self.tr.prog.layout
-        for c in self.controls():
-            ca, cb = La.index[c], self.V[Lb.index[c]]
-            for v in sorted({s[ca] for s in self.states}):
-                for kind in ("p", "g", "m"):
-                    for f in (THROUGH[kind] if kind != "m" else ("pc", "p", "curg")):
-                        vals = {self.cval(s, kind, j, f, None) for s in self.states
-                                for (j,) in self.tuples((kind,)) if s[ca] == v}
-                        if 0 < len(vals) <= MAX_SET:
+        Lb = self.tr.prog.layout
+        for ci, c in enumerate(self.controls()):
+            cb = self.V[Lb.index[c]]
+            for kind in ("p", "g", "m"):
+                flds = self.fields(kind)
+                for f in (THROUGH[kind] if kind != "m" else ("pc", "p", "curg")):
+                    if f not in flds:
+                        continue
+                    a = flds.index(f)
+                    by: dict[int, set[int]] = {}
+                    for cv, r in self.rows[kind]:
+                        by.setdefault(cv[ci], set()).add(r[a])
+                    for v, vals in sorted(by.items()):
+                        if len(vals) <= MAX_SET:
                             self.add(f"{c} == {v} => {kind}.{f} in "
                                      f"{self.show(f, self.a.fkind(kind, f), vals)}",
                                      f"{c} and every {kind.upper()}'s {f} change together",
@@ -199,19 +212,21 @@ class Miner:
                                      (kind,))
 
     def m_local(self) -> None:
-        pcs = sorted({s[self.a.pos("m", i, "pc")] for s in self.states
-                      for (i,) in self.tuples(("m",))})
+        flds = self.fields("m")
+        rows = {r for _, r in self.rows["m"]}
+        a = flds.index("pc")
+        pcs = sorted({r[a] for r in rows})
         self.add("m.pc in {" + ", ".join(self.names[x] for x in pcs) + "}",
                  "the control locations an M can reach", {"m": 1},
                  lambda i: member(self.V[self.b.pos("m", i, "pc")], pcs), ("m",))
-        for lab in pcs:
-            for f in self.fields("m"):
-                if f == "pc":
-                    continue
-                vals = {self.cval(s, "m", i, f, None) for s in self.states
-                        for (i,) in self.tuples(("m",))
-                        if s[self.a.pos("m", i, "pc")] == lab}
-                if 0 < len(vals) <= MAX_SET:
+        for b, f in enumerate(flds):
+            if f == "pc":
+                continue
+            by: dict[int, set[int]] = {}
+            for r in rows:
+                by.setdefault(r[a], set()).add(r[b])
+            for lab, vals in sorted(by.items()):
+                if len(vals) <= MAX_SET:
                     self.add(f"m.pc == {self.names[lab]} => m.{f} in "
                              f"{self.show(f, self.a.fkind('m', f), vals)}",
                              f"set by the steps that reach {self.names[lab]}, kept by every "
@@ -351,28 +366,30 @@ class Miner:
                 or n.startswith("gc.")]
         glob = [n for n in glob if n in Lb.index and La.kinds[La.index[n]] not in ("tick",
                                                                                    "stick")]
-        for n in glob:
-            pa = La.index[n]
-            fk = La.kinds[pa]
-            dom = {int(classed(s[pa], fk, None, False)) for s in self.states}
+        kinds = [La.kinds[La.index[n]] for n in glob]
+        rows = {tuple(int(classed(s[La.index[n]], fk, None, False))
+                      for n, fk in zip(glob, kinds, strict=True)) for s in self.states}
+        terms = [classed(self.V[Lb.index[n]], fk, None, True)
+                 for n, fk in zip(glob, kinds, strict=True)]
+        for b, n in enumerate(glob):
+            dom = {r[b] for r in rows}
             if len(dom) <= MAX_DOMAIN:
-                term = classed(self.V[Lb.index[n]], fk, None, True)
-                self.add(f"{n} in {self.show(n, fk, dom)}", "the values the steps store",
-                         {}, lambda t=term, d=dom: member(t, d), ())
+                self.add(f"{n} in {self.show(n, kinds[b], dom)}", "the values the steps store",
+                         {}, lambda t=terms[b], d=dom: member(t, d), ())
         for c in self.controls():
-            ca, cb = La.index[c], self.V[Lb.index[c]]
-            for v in sorted({s[ca] for s in self.states}):
-                for n in glob:
-                    if n == c:
-                        continue
-                    pa, fk = La.index[n], La.kinds[La.index[n]]
-                    vals = {int(classed(s[pa], fk, None, False)) for s in self.states
-                            if s[ca] == v}
-                    if 0 < len(vals) <= MAX_SET:
-                        term = classed(self.V[Lb.index[n]], fk, None, True)
-                        self.add(f"{c} == {v} => {n} in {self.show(n, fk, vals)}",
+            a = glob.index(c)
+            cb = self.V[Lb.index[c]]
+            for b, n in enumerate(glob):
+                if b == a:
+                    continue
+                by: dict[int, set[int]] = {}
+                for r in rows:
+                    by.setdefault(r[a], set()).add(r[b])
+                for v, vals in sorted(by.items()):
+                    if len(vals) <= MAX_SET:
+                        self.add(f"{c} == {v} => {n} in {self.show(n, kinds[b], vals)}",
                                  f"{c} and {n} change together", {},
-                                 lambda t=term, cb=cb, v=v, vs=vals: z3.Implies(
+                                 lambda t=terms[b], cb=cb, v=v, vs=vals: z3.Implies(
                                      cb == v, member(t, vs)), ())
 
 
