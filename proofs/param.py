@@ -420,6 +420,13 @@ def pad_failures(tr: Transition, fams: list[Family], timeout_ms: int) -> set[str
     cut = dict(zip(KINDS, tr_size(tr), strict=True))
     most = {k: min(cut[k], max([f.arity.get(k, 0) for f in fams] + [0])) for k in KINDS}
     bad: set[str] = set()
+    s = solver(timeout_ms)
+    lits: list[tuple[str, tuple[tuple[str, int], ...], Any, Any]] = []
+    for f in fams:
+        for objs, term in f.parts:
+            b = z3.FreshBool("part")
+            s.add(z3.Implies(b, term))
+            lits.append((f.name, objs, term, b))
     # the objects that are not pads: the first n of each kind, n up to the largest arity
     # (an instance's check is hardest when its own non-pad objects are the only ones)
     for ns in itertools.product(*[range(most[k] + 1) for k in KINDS]):
@@ -429,30 +436,26 @@ def pad_failures(tr: Transition, fams: list[Family], timeout_ms: int) -> set[str
         sub = [(tr.sym.vars[pos], z3.IntVal(tr.init[pos])) for (k, j) in pads
                for pos in _table(tr, k)[j].values()]
         padpos = {pos for (k, j) in pads for pos in _table(tr, k)[j].values()}
-        s = solver(timeout_ms)
+        s.push()
         for pos, kind in enumerate(L.kinds):
             rk = REF_KINDS.get(kind)
             if rk and pos not in padpos:
                 s.add(*[tr.sym.vars[pos] != j + 1 for (k, j) in pads if k == rk])
-        todo: list[tuple[str, Any]] = []
-        for f in fams:
-            if f.name in bad:
-                continue
-            for objs, term in f.parts:
-                if pads & set(objs):
-                    todo.append((f.name, z3.substitute(term, *sub)))
-                else:
-                    s.add(term)
+        todo = [(n, z3.substitute(t, *sub)) for n, objs, t, _ in lits
+                if n not in bad and pads & set(objs)]
         while todo:
-            r = s.check(z3.Or(*[z3.Not(t) for _, t in todo]))
+            assume = [b for n, objs, _, b in lits if n not in bad and not pads & set(objs)]
+            r = s.check(*assume, z3.Or(*[z3.Not(t) for _, t in todo]))
             if r == z3.unsat:
                 break
             if r != z3.sat:
+                s.pop()
                 return {f.name for f in fams}
             m = s.model()
             failed = {n for n, t in todo if z3.is_false(m.eval(t, model_completion=True))}
             bad |= failed
             todo = [(n, t) for n, t in todo if n not in failed]
+        s.pop()
     return bad
 
 
