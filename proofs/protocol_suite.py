@@ -191,6 +191,7 @@ def param_records(go: str, timeout_ms: int) -> list[CheckResult]:
              "auxiliary_count": len(run.local),
              "auxiliary_invariants": [f"{c.name} -- {c.reason}" for c in run.local],
              "objects_per_counterexample_max": run.need,
+             "family_arities": run.arities or "every arity within the cutoff",
              "aggregates_abstracted": run.abstracted}))
     return out
 
