@@ -383,10 +383,9 @@ class ParamRun:
     arities: list[dict[str, int]] | None = None  # the family arities used (None: all)
 
 
-def mined_states(go: str, mutant: str | None = None) -> tuple[Program, list[tuple[int, ...]]]:
+def mined_states(go: str) -> tuple[Program, list[tuple[int, ...]]]:
     """The reachable states of MINE_CONFIG (core parts), explored without symmetry."""
-    small = build_program(replace(with_parts(MINE_CONFIG, PART_SETS["core"]), go=go), go,
-                          mutant)
+    small = build_program(replace(with_parts(MINE_CONFIG, PART_SETS["core"]), go=go), go)
     res = Explorer(small, symmetry=False).run(max_states=400_000, progress=False,
                                               stop_at_first=False)
     if not res.complete:
@@ -555,7 +554,7 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
     if not live:
         return ParamRun("inductive", [], [], unproved, abstracted, {}, [top], cfg=cfg,
                         seconds=time.perf_counter() - t0, arities=arities)
-    small, states = mined_states(go, mutant)
+    small, states = mined_states(go)  # candidates of the faithful model, also for a mutant
     fams = [target_family(tr, t, table[t]) for t in live]
     fams += [f for f in families(small, states, tr, pairs=cut["m"] >= 2)
              if fits(f.arity) and (arities is None or {k: n for k, n in f.arity.items() if n}
