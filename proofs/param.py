@@ -308,7 +308,10 @@ def prove_param(go: str, targets: list[str] | None = None, timeout_ms: int = TIM
             unproved[t] = ("not inductive relative to the local families (Houdini dropped it)"
                            if status == "inductive" else f"solver: {status}")
             if status == "inductive":
-                ctis[t] = cti(tr, [f for f in final if not f.target], t, timeout_ms)
+                try:
+                    ctis[t] = cti(tr, [f for f in final if not f.target], t, timeout_ms)
+                except (IndexError, KeyError) as e:  # a free field outside its names
+                    ctis[t] = {"result": f"counterexample state not describable ({e})"}
     run = ParamRun(status, proved, [f for f in final if not f.target], unproved,
                    abstracted, need, [top], cfg=cfg, cti=ctis, arities=arities)
     run.seconds = time.perf_counter() - t0
