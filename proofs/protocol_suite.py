@@ -165,29 +165,33 @@ def induction_records(go: str, parts: str, cfg: Config, timeout_ms: int
 
 
 def param_records(go: str, timeout_ms: int) -> list[CheckResult]:
-    """The parameterized proofs (entersys.proofs.param): one record per target, method
-    "cutoff N=2", the local auxiliary invariants and the aggregates abstracted in T#."""
-    from entersys.proofs.param import CUTOFF, TARGETS, prove_param
+    """The parameterized proofs (entersys.proofs.param): one record per target of the
+    design, with its method (the cutoff), the local auxiliary families and the locality
+    figures; a target not closed is "unknown" with the reason."""
+    from entersys.proofs.param import method, prove_param
 
     with timed() as t:
-        run = prove_param(go, timeout_ms)
+        run = prove_param(go, timeout_ms=timeout_ms)
     cfg = run.cfg
     assert cfg is not None
     out = []
-    for inv in TARGETS[DESIGN_OF[go]]:
-        ok = run.status == "inductive" and inv in run.proved
+    for inv in run.proved + sorted(run.unproved):
+        ok = inv in run.proved
         out.append(CheckResult(
             f"{GROUP}.go{go}.param.{inv}", GROUP,
             f"Go {go}: {inv} holds at every depth for any number of Ms and Ps", "induction",
             Verdict.HOLDS if ok else Verdict.UNKNOWN, Verdict.HOLDS, t(), None,
-            {"method": f"cutoff N={CUTOFF}",
-             "argument": "docs/param-proofs.md",
+            {"method": method(run), "argument": "docs/param-proofs.md",
              "cutoff_config": f"{cfg.ms} M / {cfg.ps} P / {cfg.gs} G (sysmon, stop-the-world)",
+             "sizes_checked": [f"{m}/{p}/{g}" for m, p, g in run.sizes],
              "depth": "unbounded" if ok else None,
+             "reason": None if ok else run.unproved[inv],
+             "counterexample_to_induction": run.cti.get(inv),
              "solver_seconds": round(run.seconds, 3),
              "auxiliary_count": len(run.local),
              "auxiliary_invariants": [f"{c.name} -- {c.reason}" for c in run.local],
-             "objects_read_per_step_max": run.sources,
+             "objects_per_counterexample_max": run.need,
+             "family_arities": run.arities or "every arity within the cutoff",
              "aggregates_abstracted": run.abstracted}))
     return out
 
@@ -206,7 +210,7 @@ def obligations(go: str, ps: int) -> list[Obligation]:
     out.append((go, "induction", None))
     from entersys.proofs import param, tso
 
-    if param.TARGETS[DESIGN_OF[go]]:
+    if param.TARGETS.get(DESIGN_OF[go]):
         out.append((go, "param", None))
 
     if tso.applies(go):
