@@ -114,17 +114,38 @@ def test_param_refuses_a_target_the_design_lacks() -> None:
         prove_param("1.27", targets=["I7"])
 
 
-def test_param_obligation_for_every_version() -> None:
-    from entersys.proofs import protocol_suite
+def test_protocol_group_has_the_closed_targets_and_protocol_param_every_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from entersys import registry
+    from entersys.proofs import param, protocol_suite
 
+    # `protocol` gets a param obligation where the design has a closed target, and asks
+    # for those targets only; the opt-in `protocol-param` asks for every target
     assert ("1.25", "param", None) in protocol_suite.obligations("1.25", 1)
-    assert ("1.27", "param", None) in protocol_suite.obligations("1.27", 1)
+    assert ("1.27", "param", None) not in protocol_suite.obligations("1.27", 1)
+    asked: list[tuple[str, list[str] | None]] = []
+
+    def fake(go: str, targets: list[str] | None = None, timeout_ms: int = 0
+             ) -> param.ParamRun:
+        asked.append((go, targets))
+        return param.ParamRun("inductive", ["I7"], [], {}, cfg=Config(3, 2, 2))
+
+    monkeypatch.setattr(param, "prove_param", fake)
+    recs = protocol_suite._discharge((("1.25", "param", None), 12, 1, 1000))
+    assert asked == [("1.25", list(param.CLOSED["psyscall"]))]
+    assert [r.id for r in recs] == ["protocol.go1.25.param.I7"]
+    assert "protocol-param" in registry.VERIFY_GROUPS
+    assert "protocol-param" not in registry.VERIFY_DEFAULT
+    [rec] = protocol_suite.param_job(("1.27", 1000))
+    assert asked[-1] == ("1.27", None) and rec.group == "protocol-param"
+    assert rec.id == "protocol-param.go1.27.param.I7"
 
 
 def test_param_records_name_their_method(monkeypatch: pytest.MonkeyPatch) -> None:
     from entersys.proofs import param, protocol_suite
 
-    def fake(go: str, timeout_ms: int = 0) -> param.ParamRun:
+    def fake(go: str, targets: list[str] | None = None, timeout_ms: int = 0
+             ) -> param.ParamRun:
         return param.ParamRun("inductive", ["I7"], [], {"I1": "existential"},
                               need={"m": 2, "p": 3, "g": 2}, sizes=[(3, 3, 2)],
                               cfg=with_parts(Config(3, 3, 2), PART_SETS["core"]))
