@@ -80,46 +80,57 @@ class NarrowLasso:
         self.norm_w = tick_normal_form(prog.layout, View(prog.layout, Z3P,
                                                          self.tr.sym.vars.__getitem__))
 
-    def search(self, props: list[tuple[str, str, liveness.Cond]], depth: int
-               ) -> lasso_z3.LassoRun:
-        """A fair lasso (or stall) of one of `props` within `depth` steps: "refuted" (the
+    def search(self, props: list[tuple[str, str, liveness.Cond]], depth: int,
+               semantics: str = "interleaving") -> lasso_z3.LassoRun:
+        """A fair lasso (or stall) of one of `props` within `depth` BMC steps of
+        `semantics` (entersys.proofs.unroll; in "rounds" the loop starts at a round's
+        boundary, and fairness is judged on every state inside the rounds): "refuted" (the
         run's labels, loop start as a label index, -1 for a stall), "holds" (none within
         `depth`) or "unknown" (the per-query timeout). Not necessarily the shortest."""
         t0 = time.perf_counter()
-        tr, fair = self.tr, self.fair
+        fair = self.fair
         s = z3.Then("simplify", "bit-blast", "sat").solver()
         s.set("timeout", self.timeout_ms)
         s.set("random_seed", SEED)
-        u = Unrolling(tr, s, depth, "interleaving", tag="z")
+        u = _Micro(self.tr, s, depth, semantics, tag="z")
         for _ in range(depth):
             u.extend()
-        K = depth
-        fr, width = u.frames, u.width
-        norms = [self._norm(u, k) for k in range(K + 1)]
-        moves = [self._moves(u, k) for k in range(K + 1)]
-        lits = [dict(u.fired[k]) for k in range(K)]
-        exh = [cond_term(liveness._m_exhausted(fair), fr[k], width)  # type: ignore[arg-type]
-               for k in range(K + 1)]
-        start = [z3.Bool(f"loopstart.{l_}") for l_ in range(K)]
-        inloop = [z3.Or(*start[:k + 1]) for k in range(K)]
+        # micro-steps: one actor's sub-step each (a step or a stutter); fr[i] the state
+        # before micro-step i, fr[n] the last; loops may start at a BMC step's boundary
+        n, per = len(u.micro), u.per_step
+        fr = [pre for pre, _ in u.micro] + [u.frames[depth]]
+        lits = [fired for _, fired in u.micro]
+        width = u.width
+        norms = [self._norm(u, x) for x in fr]
+        moves = [self._moves(u, x) for x in fr]
+        exh = [cond_term(liveness._m_exhausted(fair), x, width)  # type: ignore[arg-type]
+               for x in fr]
+        bounds = list(range(0, n, per))
+        start = {b: z3.Bool(f"loopstart.{b}") for b in bounds}
+        inloop = [z3.Or(*[start[b] for b in bounds if b <= i]) for i in range(n)]
         stall = z3.Bool("stall")
-        which = [z3.Bool(f"prop.{n}") for n in range(len(props))]
+        which = [z3.Bool(f"prop.{k}") for k in range(len(props))]
         goal: list[Any] = [z3.Or(*which), z3.AtMost(*which, 1)]
-        # the stall: pending at K, not M-exhausted, nothing but the environment can move
-        stuck = z3.And(z3.Not(exh[K]), *[z3.Not(mv) for a, mv in moves[K].items()
+        # the stall: pending at the end, not M-exhausted, only the environment can move
+        stuck = z3.And(z3.Not(exh[n]), *[z3.Not(mv) for a, mv in moves[n].items()
                                          if a not in self.env_acts])
-        # the loop: exactly one start l, frame K = frame l (normal form), l the first
+        # the loop: one start b, the last state = the state at b (normal form), b its first
         # occurrence, something moves, no environment step, not M-exhausted, fair
-        loop: list[Any] = [z3.Or(*start), z3.AtMost(*start, 1)]
-        same = [z3.And(*[a == b for a, b in zip(norms[K], norms[j])]) for j in range(K)]
-        for l_ in range(K):
-            loop.append(z3.Implies(start[l_], z3.And(same[l_], *[z3.Not(same[j])
-                                                               for j in range(l_)])))
-        moved = [z3.Or(*[a != b for a, b in zip(norms[k + 1], norms[k])]) for k in range(K)]
-        loop.append(z3.Or(*[z3.And(inloop[k], moved[k]) for k in range(K)]))
-        for k in range(K):
-            env_here = [b for a, b in lits[k].items() if a in self.env_acts]
-            loop.append(z3.Implies(inloop[k], z3.And(z3.Not(exh[k]),
+        loop: list[Any] = [z3.Or(*start.values()), z3.AtMost(*start.values(), 1)]
+        fresh: list[Any] = []  # fresh[i]: the last state differs from states 0..i-1
+        acc: Any = z3.BoolVal(True)
+        for i in range(n + 1):
+            fresh.append(acc)
+            if i < n:
+                acc = z3.And(acc, z3.Or(*[a != b for a, b in zip(norms[n], norms[i])]))
+        for b in bounds:
+            same = z3.And(*[x == y for x, y in zip(norms[n], norms[b])])
+            loop.append(z3.Implies(start[b], z3.And(same, fresh[b])))
+        moved = [z3.Or(*[a != b for a, b in zip(norms[i + 1], norms[i])]) for i in range(n)]
+        loop.append(z3.Or(*[z3.And(inloop[i], moved[i]) for i in range(n)]))
+        for i in range(n):
+            env_here = [b for a, b in lits[i].items() if a in self.env_acts]
+            loop.append(z3.Implies(inloop[i], z3.And(z3.Not(exh[i]),
                                                      *[z3.Not(b) for b in env_here])))
         by_class: dict[int, list[int]] = {}
         for a, who in enumerate(self.actor):
@@ -128,51 +139,60 @@ class NarrowLasso:
             bit = 1 << who
             if not (fair.weak | fair.strong) & bit:
                 continue
-            en = [z3.Or(*[moves[k][a] for a in mine if a in moves[k]]) for k in range(K)]
-            steps = z3.Or(*[z3.And(inloop[k], moved[k],
-                                   z3.Or(*[lits[k][a] for a in mine if a in lits[k]]))
-                            for k in range(K)])
+            en = [z3.Or(*[moves[i][a] for a in mine if a in moves[i]]) for i in range(n)]
+            steps = z3.Or(*[z3.And(inloop[i], moved[i],
+                                   z3.Or(*[lits[i][a] for a in mine if a in lits[i]]))
+                            for i in range(n)])
             if fair.weak & bit:
-                enabled = z3.And(*[z3.Implies(inloop[k], en[k]) for k in range(K)])
+                enabled = z3.And(*[z3.Implies(inloop[i], en[i]) for i in range(n)])
             else:
-                enabled = z3.Or(*[z3.And(inloop[k], en[k]) for k in range(K)])
+                enabled = z3.Or(*[z3.And(inloop[i], en[i]) for i in range(n)])
             loop.append(z3.Implies(enabled, steps))
         goal.append(z3.If(stall, stuck, z3.And(*loop)))
-        for n, (_, _, cond) in enumerate(props):
-            pend = [cond_term(cond, fr[k], width) for k in range(K + 1)]
-            in_loop = z3.And(*[z3.Implies(inloop[k], pend[k]) for k in range(K)])
-            goal.append(z3.Implies(which[n], z3.If(stall, pend[K], in_loop)))
+        for k, (_, _, cond) in enumerate(props):
+            pend = [cond_term(cond, x, width) for x in fr]
+            in_loop = z3.And(*[z3.Implies(inloop[i], pend[i]) for i in range(n)])
+            goal.append(z3.Implies(which[k], z3.If(stall, pend[n], in_loop)))
         s.add(*goal)
         r = s.check()
         secs = time.perf_counter() - t0
         if r == z3.unsat:
-            return lasso_z3.LassoRun("holds", K, seconds=secs, queries=1)
+            return lasso_z3.LassoRun("holds", depth, seconds=secs, queries=1)
         if r != z3.sat:
-            return lasso_z3.LassoRun("unknown", K, seconds=secs, queries=1)
+            return lasso_z3.LassoRun("unknown", depth, seconds=secs, queries=1)
         m = s.model()
-        n = next(n for n, b in enumerate(which) if z3.is_true(m.eval(b, model_completion=True)))
-        is_stall = z3.is_true(m.eval(stall, model_completion=True))
-        labels = u.labels(m)
-        loop_start = -1
-        stepped: list[str] = []
-        if not is_stall:
-            l_ = next(j for j in range(K) if z3.is_true(m.eval(start[j], model_completion=True)))
-            loop_start = len(u.labels(m, l_))
-            fired = [a for k in range(l_, K) for a, b in lits[k].items()
-                     if z3.is_true(m.eval(b, model_completion=True))]
-            stepped = sorted({fair.actor_names[self.actor[a]] for a in fired})
-        return lasso_z3.LassoRun("refuted", K, props[n][0], props[n][1], labels, loop_start,
-                                 stepped, secs, 1)
 
-    def _norm(self, u: Unrolling, k: int) -> list[Any]:
-        out = list(u.frames[k])
-        for p, w in self.norm_w.items():
-            out[p] = u.at(w if not isinstance(w, int) else z3.IntVal(w), k)
+        def true(b: Any) -> bool:
+            return z3.is_true(m.eval(b, model_completion=True))
+
+        k = next(k for k, b in enumerate(which) if true(b))
+        taken = [[a for a, b in lits[i].items() if true(b)] for i in range(n)]
+        labels = [self.tr.instances[a].label for t in taken for a in t]
+        loop_start, stepped = -1, []
+        if not true(stall):
+            b0 = next(b for b in bounds if true(start[b]))
+            loop_start = sum(len(t) for t in taken[:b0])
+            stepped = sorted({fair.actor_names[self.actor[a]] for t in taken[b0:] for a in t})
+        return lasso_z3.LassoRun("refuted", depth, props[k][0], props[k][1], labels,
+                                 loop_start, stepped, secs, 1)
+
+    def _norm(self, u: Unrolling, frame: list[Any]) -> list[Any]:
+        """`frame` in tick normal form (explore.tick_normal_form's writes)."""
+        if not hasattr(u, "norm_terms"):
+            names = self.prog.layout.names
+            sub = [(v, z3.Int(f"sym.{n}")) for v, n in zip(self.tr.sym.vars, names)]
+            u.norm_terms = {p: u.bv(z3.substitute(z3.IntVal(w) if isinstance(w, int) else w,
+                                                   *sub))
+                            for p, w in self.norm_w.items()}  # type: ignore[attr-defined]
+        sub = list(zip(u.svars, frame))
+        out = list(frame)
+        for p, t in u.norm_terms.items():  # type: ignore[attr-defined]
+            out[p] = z3.substitute(t, *sub)
         return out
 
-    def _moves(self, u: Unrolling, k: int) -> dict[int, Any]:
-        """Per instance that can fire: enabled at frame k with a step that changes it."""
-        sub = list(zip(u.svars, u.frames[k]))
+    def _moves(self, u: Unrolling, frame: list[Any]) -> dict[int, Any]:
+        """Per instance that can fire: enabled at `frame` with a step that changes it."""
+        sub = list(zip(u.svars, frame))
         out: dict[int, Any] = {}
         for a, g in enumerate(u.guards):
             if z3.is_false(g) or not u.writes[a]:
@@ -182,12 +202,33 @@ class NarrowLasso:
         return out
 
 
+class _Micro(Unrolling):
+    """The unrolling with every actor's sub-step recorded: `micro` lists (the state before
+    it, {instance: fired literal}) per sub-step, in order."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.micro: list[tuple[list[Any], dict[int, Any]]] = []
+
+    def extend(self) -> None:
+        k = len(self.fired)
+        cur = list(self.frames[k])
+        fired: list[tuple[int, Any]] = []
+        for j, group in enumerate(self.groups):
+            n0, pre = len(fired), cur
+            cur = self._substep(cur, group, f"{self.tag}{k}.{j}", fired)
+            self.micro.append((pre, dict(fired[n0:])))
+        self.frames.append(cur)
+        self.fired.append(fired)
+
+
 def search(prog: Program, depth: int, ids: Sequence[str] | None = None,
-           timeout_ms: int = TIMEOUT_MS) -> lasso_z3.LassoRun:
+           timeout_ms: int = TIMEOUT_MS, semantics: str = "interleaving"
+           ) -> lasso_z3.LassoRun:
     """A fair lasso of any liveness property (or `ids`) of `prog` within `depth` steps, in
     one query, confirmed by the project's lasso replay (lasso_z3.confirm; RuntimeError if
     it does not reproduce)."""
-    run = NarrowLasso(prog, timeout_ms).search(properties(prog, ids), depth)
+    run = NarrowLasso(prog, timeout_ms).search(properties(prog, ids), depth, semantics)
     if run.status == "refuted":
         lasso_z3.confirm(prog, run)
     return run
