@@ -14,6 +14,7 @@ Independent obligations (one per mutant) run in a pool of worker processes."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,9 @@ SECRET_VERSIONS = ("1.27",)  # versions with the `secret` part (Go 1.27's runtim
 # Per-query timeout (ms): Z3's timeout is wall time, set for a loaded 2-core machine; a
 # query past it is "unknown" (exit 3), never "holds".
 MUTANT_TIMEOUT_MS = 300_000
+# Wall-clock budget (s) per mutant: each query's timeout is cut to what is left, and a
+# mutant out of budget is "unknown", so a whole catalog run finishes.
+MUTANT_BUDGET_S = 600.0
 # The hunt for a safety mutant, each step one satisfiability query for a violation within
 # the depth (entersys.proofs.bmc.bmc_search: narrow bit-vectors, bit-blasted):
 # 1. the catalog's configuration (every part, or the mutant's own) to SEARCH_DEPTH steps;
@@ -99,9 +103,15 @@ def hunt(go: str, mid: str | None, depth: int = DEPTH,
             + [(c, w, min(depth, SMALL_DEPTH)) for c, w in small_configs(go, mid)]
             + [(cat, "catalog configuration", depth)])
     run = BmcRun("holds", 0)
+    left = _budget(timeout_ms)
     for cfg, what, d in plan:
+        if left() <= 0:
+            tried.append({"parts": [what], "config": _size(cfg, what), "status": "unknown",
+                          "depth": d, "seconds": 0.0, "search": "not run: out of budget"})
+            unknown = unknown or BmcRun("unknown", d)
+            break
         prog = build_program(cfg, go, mid)
-        run = bmc_search(prog, d, timeout_ms=timeout_ms)
+        run = bmc_search(prog, d, timeout_ms=left())
         tried.append({"parts": [what], "config": _size(cfg, what), "status": run.status,
                       "depth": d, "seconds": round(run.seconds, 2),
                       "search": "one query for a violation within the depth (SAT)"})
@@ -109,6 +119,16 @@ def hunt(go: str, mid: str | None, depth: int = DEPTH,
             return (what,), run, tried, prog
         unknown = unknown or (run if run.status == "unknown" else None)
     return None, unknown or run, tried, None
+
+
+def _budget(timeout_ms: int, budget_s: float | None = None) -> Any:
+    """A function giving the next query's timeout (ms): the per-query timeout, cut to the
+    mutant's wall-clock budget left (MUTANT_BUDGET_S); <= 0 once it is spent."""
+    end = time.perf_counter() + (MUTANT_BUDGET_S if budget_s is None else budget_s)
+
+    def left() -> int:
+        return min(timeout_ms, int((end - time.perf_counter()) * 1000))
+    return left
 
 
 def _ladder(go: str, mid: str | None, depth: int, timeout_ms: int) -> Hunt:
@@ -201,10 +221,15 @@ def lasso_record(go: str, mid: str, timeout_ms: int = MUTANT_TIMEOUT_MS,
                       "status": run.status, "depth": run.depth,
                       "seconds": round(run.seconds, 2)})
         plan = [(c, w, d) for d in depths for c, w in lasso_configs(go, mid)]
+        left = _budget(timeout_ms, MUTANT_BUDGET_S - run.seconds)
         while run.status != "refuted" and plan:
             cfg, what, d = plan.pop(0)
+            if left() <= 0:
+                tried.append({"search": "not run: out of budget", "config": _size(cfg, what),
+                              "status": "unknown", "depth": d, "seconds": 0.0})
+                break
             prog = build_program(cfg, go, mid)
-            run = lasso_unroll.NarrowLasso(prog, timeout_ms).search(
+            run = lasso_unroll.NarrowLasso(prog, left()).search(
                 lasso_unroll.properties(prog), d)
             tried.append({"search": "fair lasso or stall, one query", "config":
                           _size(cfg, what), "status": run.status, "depth": d,
