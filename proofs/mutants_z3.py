@@ -31,7 +31,7 @@ SECRET_VERSIONS = ("1.27",)  # versions with the `secret` part (Go 1.27's runtim
 MUTANT_TIMEOUT_MS = 300_000
 # Wall-clock budget (s) per mutant: each query's timeout is cut to what is left, and a
 # mutant out of budget is "unknown", so a whole catalog run finishes.
-MUTANT_BUDGET_S = 600.0
+MUTANT_BUDGET_S = 420.0
 # The hunt for a safety mutant, each step one satisfiability query for a violation within
 # the depth (entersys.proofs.bmc.bmc_search: narrow bit-vectors, bit-blasted):
 # 1. the catalog's configuration (every part, or the mutant's own) to SEARCH_DEPTH steps;
