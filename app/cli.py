@@ -135,7 +135,8 @@ def build_parser() -> _Parser:
     m.add_argument("--only", action="append", metavar="MUTANT",
                    help="only this mutant (repeatable): " + ", ".join(MUTANTS))
     m.add_argument("--hypothesis", action="store_true",
-                   help="also hunt each mutant with the Hypothesis state machine")
+                   help="with --engine explore or z3: also hunt every mutant with the "
+                        "Hypothesis state machine")
     m.add_argument("--engine", help="z3, explore, hypothesis or all (default: all; "
                    "--hypothesis adds hypothesis to a single engine)")
     m.add_argument("--itf", dest="itf_dir", metavar="DIR",
@@ -494,11 +495,15 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
         if m not in MUTANTS:
             raise UsageError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
     try:
-        engines(opts)
+        chosen = engines(opts)
     except EngineError as e:
         raise UsageError(str(e)) from None
+    if opts.hypothesis and (opts.engine or "all") in ("all", "hypothesis"):
+        raise UsageError(f"--hypothesis has no effect with --engine {opts.engine or 'all'}"
+                         ": the machine already runs there; use --engine explore "
+                         "--hypothesis (or z3) to run both engines on every mutant")
     preflight({"--out": opts.out, **side_preflight(opts)})
-    if opts.hypothesis:
+    if "hypothesis" in chosen:
         _hypothesis_home()
     only = list(dict.fromkeys(opts.only)) if opts.only else None
     results = mutant_results(opts, only)

@@ -43,6 +43,8 @@ USAGE_CASES = [
     (["verify", "--only", "errno", "--asm", "/nonexistent.inc"], "No such file"),
     (["verify", "--only", "errno", "--asm", "/tmp"], "directory"),
     (["verify", "--only", "protocol-model", "--asm", "/etc/hostname"], "no effect"),
+    (["mutants", "--hypothesis"], "no effect with --engine all"),
+    (["mutants", "--engine", "hypothesis", "--hypothesis"], "no effect with --engine hyp"),
     (["verify", "--only", "protocol-model", "--timeout-ms", "5"], "no effect"),
     (["verify", "--timeout-ms", "0"], "positive"),
     (["verify", "--timeout-ms", "-3"], "positive"),

@@ -59,6 +59,12 @@ def test_cpp_define_hidden_from_a_text_reader_is_refuted(tmp_path: Path, cli) ->
     assert "errno.stub.es_Syscall" in bad and "errno.stub.es_map" in bad
     assert bad["errno.stub.es_map"]["counterexample"]["values"]["RAX"].startswith(
         "0xfffffffffffff001")
+    # the loaded library was built from the shipped mapping, not the --asm one: its
+    # provenance record says how to make the --asm mapping the loaded one (a plain
+    # rebuild would not)
+    prov = bad["errno.build-provenance"]["counterexample"]
+    assert "temporary build" in prov["summary"]
+    assert prov["replay"].startswith(f"cp {inc} ") and "gomap.inc" in prov["replay"]
 
 
 def test_raw_bytes_are_what_is_proved(tmp_path: Path) -> None:
