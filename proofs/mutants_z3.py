@@ -185,7 +185,7 @@ def _record(go: str, mid: str | None, depth: int, timeout_ms: int) -> CheckResul
 # (entersys.proofs.lasso_unroll), on the smallest configuration first (one M, the
 # catalog's Ps and Gs, sysmon alone), then on the catalog's (the mutant's own, or 1/1/1
 # with sysmon and stop-the-world), to each of LASSO_DEPTHS steps.
-STALL_DEPTH = 24
+STALL_DEPTH = 14
 LASSO_DEPTHS = (20, 30)
 LOOP_DEPTH = 14  # lasso_z3's own fair-loop search (one query per depth; tests)
 LASSO_PARTS = ("sysmon", "stw")  # a mutant without a configuration of its own
