@@ -429,7 +429,7 @@ def _build_pan(source: str, flags: list[str], timeout: float) -> Path:
         d = Path(tmp)
         (d / "model.pml").write_text(source)
         for cmd in (["spin", "-a", "model.pml"], ["gcc", *flags, "-o", "pan", "pan.c"]):
-            p = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=timeout)
+            p = _run_group(cmd, d, timeout)
             if p.returncode != 0:
                 msg = (p.stderr or p.stdout).strip().splitlines()
                 raise SpinError(f"{cmd[0]} failed: {msg[-1] if msg else p.returncode}")
@@ -437,6 +437,20 @@ def _build_pan(source: str, flags: list[str], timeout: float) -> Path:
         shutil.copy(d / "pan", tmp_out)
         tmp_out.replace(out)
     return out
+
+
+def _run_group(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """subprocess.run in a process group of its own; on timeout the whole group (gcc and
+    its cc1) is killed and SpinError raised."""
+    with subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise SpinError(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _num(pat: str, text: str, conv: Any = int) -> Any:

@@ -104,11 +104,14 @@ def explore_spin(cfg: Config, go: str, mutant: str | None = None, symmetry: bool
     if liveness is None:  # auto: where SPIN's liveness search is quick (measured: 1/1/1)
         liveness = run.complete and not bitstate and run.states <= LIVE_AUTO_LIMIT
     if liveness and verdict == Verdict.HOLDS:
-        live_recs = [live_record(prog, cfg, go, mutant, tag, replay, compression)]
-        details["liveness"] = f"SPIN pan -a -f ({live_recs[0].details.get('states')} states)"
-        if mutant and live_recs[0].verdict == Verdict.REFUTED:
-            verdict, cex = Verdict.REFUTED, live_recs[0].counterexample
-            violated = list(live_recs[0].details.get("violated", []))
+        live_recs = live_records(prog, cfg, go, mutant, tag, replay, compression, cores)
+        details["liveness"] = (f"SPIN pan -a -f per claim branch "
+                               f"({sum(r.details.get('states') or 0 for r in live_recs)} "
+                               "product states in all)")
+        bad = [r for r in live_recs if r.verdict == Verdict.REFUTED]
+        if mutant and bad:
+            verdict, cex = Verdict.REFUTED, bad[0].counterexample
+            violated = list(bad[0].details.get("violated", []))
             details["violated"] = violated
     else:
         details["liveness"] = (f"not checked (auto: above {LIVE_AUTO_LIMIT} states, or not "
@@ -145,41 +148,71 @@ def _safety_cex(ex: Explorer, prog: Any, run: SpinRun,
     return ex.counterexample_of_path(path, viol, replay, rules, "SPIN's trail"), violated
 
 
-def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
-                replay: str, compression: str = "collapse") -> CheckResult:
-    """One record for all LIVE-* properties: holds (no fair acceptance cycle), refuted
-    (SPIN's lasso, replayed and fair under our fairness), or inconclusive (SPIN's lasso
-    is not fair under our fairness: SPIN has no strong fairness, see spin_live)."""
-    from entersys.oracle.explore import Explorer as Ex
+def live_records(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
+                 replay: str, compression: str = "collapse", cores: int = 1,
+                 weak: str = "spin") -> list[CheckResult]:
+    """One record per LIVE-* property (ids as the native explorer's, with the `.spin`
+    tag): holds (no fair acceptance cycle for any of its claim branches, in exhaustive
+    searches), refuted (SPIN's lasso, replayed and fair under our fairness), or
+    inconclusive (a branch whose search was not exhaustive or whose refinement gave up:
+    the reason is in the summary). The branches are searched separately, `cores` pan
+    processes at a time (entersys.oracle.spin_branches)."""
+    from entersys.oracle.liveness import prepare as prepare_actors
     from entersys.oracle.protocol import GROUP
-    from entersys.oracle.spin_live import check_live
+    from entersys.oracle.spin_branches import check_branches
 
     title = (f"Go {go} protocol, {cfg.ms} Ms / {cfg.ps} Ps / {cfg.gs} Gs"
-             + (f", mutant {mutant}" if mutant else "")
-             + ": every LIVE-* property (SPIN, weak fairness per process)")
-    rid = f"{GROUP}.{tag}.LIVE"
+             + (f", mutant {mutant}" if mutant else ""))
     with timed() as t:
         try:
-            lv = check_live(prog, compression=compression)
+            bv = check_branches(prog, cores=cores, weak=weak, compression=compression,
+                                stop_on_refuted=bool(mutant))
         except (SpinError, OSError, subprocess.SubprocessError, ValueError) as e:
-            return CheckResult(rid, GROUP, title, "liveness", Verdict.ERROR, Verdict.HOLDS,
-                               t(), Counterexample(summary=f"SPIN failed: {e}"),
-                               {"engine": "spin"})
-    details: dict[str, Any] = {
-        "engine": "spin", "states": lv.run.states, "transitions": lv.run.transitions,
-        "complete": lv.run.complete, "processes": lv.run.processes,
-        "claims": [c.prop.id + ("" if c.about is None else f"({c.about})")
-                   for c in lv.run.claims],
-        "spin_flags": lv.run.flags, "memory_mb": lv.run.memory_mb, "symmetry": False,
-        "searches": lv.rounds, "fair_classes": lv.run.fair, "widened_fields": lv.run.widened,
-        "rounds": lv.history, "bytes_per_state": round(lv.run.bytes_per_state, 1)}
-    if not lv.run.found:
-        verdict = Verdict.HOLDS if lv.run.complete else Verdict.UNKNOWN
-        return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, t(), None,
-                           details)
-    ex = Ex(prog, symmetry=False)
-    path = trail_path(ex, list(prog.instances()),
-                      [k for k in lv.run.prefix + lv.run.cycle])
+            return [CheckResult(f"{GROUP}.{tag}.LIVE", GROUP, f"{title}: every LIVE-* "
+                                "property (SPIN)", "liveness", Verdict.ERROR, Verdict.HOLDS,
+                                t(), Counterexample(summary=f"SPIN failed: {e}"),
+                                {"engine": "spin"})]
+    seconds = t()
+    common = {"engine": "spin", "searches": bv.rounds, "weak_fairness": weak,
+              "build_seconds": round(bv.build_seconds, 1),
+              "search_wall_seconds": round(bv.wall_seconds, 1),
+              "pan_cpu_seconds": round(bv.cpu_seconds, 1),
+              "peak_pan_memory_mb": bv.peak_memory_mb, "cores": cores, "symmetry": False}
+    out = []
+    ex = Explorer(prog, symmetry=False)
+    prepare_actors(ex)
+    for prop in dict.fromkeys(b.name.split("(")[0] for b in bv.branches):
+        mine = [b for b in bv.branches if b.name.split("(")[0] == prop]
+        details: dict[str, Any] = {
+            **common, "branches": {b.name: {"verdict": b.verdict, "why": b.why,
+                                            "fair_classes": [ex.actor_names[a]
+                                                             for a in b.fair],
+                                            "searches": b.history} for b in mine},
+            "states": sum(b.run.states for b in mine if b.run is not None),
+            "complete": all(b.run is not None and b.run.complete for b in mine)}
+        rid, ptitle = f"{GROUP}.{tag}.{prop}", f"{title}: {prop} (SPIN, per claim branch)"
+        bad = next((b for b in mine if b.verdict == "refuted"), None)
+        if bad is None:
+            held = all(b.verdict == "holds" for b in mine)
+            why = "; ".join(f"{b.name}: {b.why}" for b in mine if b.verdict != "holds")
+            out.append(CheckResult(rid, GROUP, ptitle, "liveness",
+                                   Verdict.HOLDS if held else Verdict.UNKNOWN, Verdict.HOLDS,
+                                   seconds, None if held else Counterexample(
+                                       summary=f"inconclusive: {why}"), details))
+            continue
+        assert bad.lasso is not None and bad.run is not None
+        out.append(_lasso_record(prog, bad.lasso, rid, ptitle, replay, details, seconds))
+    return out
+
+
+def _lasso_record(prog: Any, lv: Any, rid: str, title: str, replay: str,
+                  details: dict[str, Any], seconds: float) -> CheckResult:
+    """The refuted record of a fair lasso SPIN found (spin_live.LiveVerdict), its
+    counterexample the lasso replayed through our steps (ITF `loop` marks the cycle)."""
+    from entersys.oracle.protocol import GROUP
+
+    ex = Explorer(prog, symmetry=False)
+    path = trail_path(ex, list(prog.instances()), [k for k in lv.run.prefix + lv.run.cycle])
     rules = {name: s.rule for name, s in prog.steps.items()}
     prop = lv.pending[0] if lv.pending else "LIVE-?"
     viol = Violation(prop.split()[0], f"pending forever on a cycle SPIN found ({prop})",
@@ -196,7 +229,8 @@ def live_record(prog: Any, cfg: Config, go: str, mutant: str | None, tag: str,
                    f"({', '.join(lv.pending) or 'no claim pending throughout'}). {cycle}. "
                    f"Replay under entersys's fairness: {lv.why}")
     cex.values = {"cycle": cycle, "loop_start_state": loop, "replay": lv.why}
-    details["violated"] = [p.split()[0] for p in lv.pending]
-    details["replay_reproduces"] = lv.reproduces
+    details = {**details, "violated": [p.split()[0] for p in lv.pending],
+               "replay_reproduces": lv.reproduces}
     verdict = Verdict.REFUTED if lv.reproduces else Verdict.UNKNOWN
-    return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, t(), cex, details)
+    return CheckResult(rid, GROUP, title, "liveness", verdict, Verdict.HOLDS, seconds, cex,
+                       details)

@@ -128,6 +128,95 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
     disabled in every state (Streett to Buchi: a branch per guessed set, then a counter
     over the classes still owed, degeneralized)."""
     m = _model(prog, wide)
+    out, cl, procs, code, strong, exhausted = _system(prog, ex, m, fair)
+    out.append("never {\nT0_init:\n  do\n  :: true")
+    for i, c in enumerate(cl):
+        out.append(f"  :: ({c.text} && !{exhausted} && last != {ENV_LAST}) -> goto guess_{i}")
+    out.append("  od;")
+    for i, c in enumerate(cl):
+        out += _branch(i, f"({c.text} && !{exhausted} && last != {ENV_LAST})", fair, code,
+                       strong)
+    out.append("}")
+    return "\n".join(out) + "\n", cl, list(procs)
+
+
+def generate_named(prog: Program, ex: Explorer, wide: frozenset[str],
+                   fair_of: dict[int, tuple[int, ...]],
+                   guess: str = "lazy") -> tuple[str, list[Claim], list[str]]:
+    """generate_live with one named never claim `c<i>` per branch i of `fair_of` (claim
+    branches numbered as `claims` lists them), each enforcing its own classes
+    `fair_of[i]`: one pan serves every branch (`pan -a -N c<i>`), so the branches search
+    separately (in parallel) and each refines only the classes its own lassos need.
+    `guess`: "lazy" (_lazy_branch) or "upfront" (_branch, generate_live's). Returns
+    (source, every claim branch, process names)."""
+    m = _model(prog, wide)
+    union = tuple(sorted({a for f in fair_of.values() for a in f}))
+    out, cl, procs, code, strong, exhausted = _system(prog, ex, m, union)
+    for i, fair in sorted(fair_of.items()):
+        c = cl[i]
+        inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
+        out.append(f"never c{i} {{\nT0_init:\n  do\n  :: true\n  :: {inv} -> goto guess_{i}"
+                   "\n  od;")
+        out += (_lazy_branch if guess == "lazy" else _branch)(i, inv, fair, code, strong)
+        out.append("}")
+    return "\n".join(out) + "\n", cl, list(procs)
+
+
+def _lazy_branch(i: int, inv: str, fair: tuple[int, ...], code: dict[int, int],
+                 strong: int) -> list[str]:
+    """_branch with the guess made lazily: the counter visits the weakly fair classes,
+    then the strongly fair ones; at a strong class's position the claim may add it to the
+    set D of classes disabled from now on (checked in every later state) instead of
+    waiting for it to step. D only grows, so on a cycle of the product it is constant:
+    every class of D is disabled all along the cycle and every other class is served,
+    which is _branch's condition; conversely a cycle meeting it is followed with D its
+    never-taken strong classes. Until its first lap is done the claim is at (D, j) only
+    with D among the strong classes before position j, where the guess made on entry
+    tries every set of disabled classes at every position (measured, not bounded: see
+    the README's SPIN liveness figures)."""
+    order = [a for a in fair if not (1 << a) & strong] + [a for a in fair if (1 << a) & strong]
+    bit = {a: 1 << b for b, a in enumerate(a for a in order if (1 << a) & strong)}
+    n = len(order)
+
+    def here(d: int) -> str:
+        return _off(inv, tuple(a for a in bit if bit[a] & d))
+
+    def loc(d: int, j: int) -> str:
+        return f"accept_{i}_{d}" if j == n else f"w_{i}_{d}_{j}"
+
+    out = [f"guess_{i}:\n  if\n  :: {here(0)} -> goto {loc(0, 0)}\n  fi;"]
+    todo, seen = [(0, 0)], {(0, 0)}
+    while todo:
+        d, j = todo.pop()
+        if j == n:
+            alts = [(here(d), (d, 0))]
+        else:
+            a = order[j]
+            if bit.get(a, 0) & d:      # disabled all along: nothing owed
+                alts = [(here(d), (d, j + 1))]
+            elif (1 << a) & strong:    # served, or disabled from now on, or not yet
+                alts = [(f"({here(d)} && last == {code[a]})", (d, j + 1)),
+                        (here(d | bit[a]), (d | bit[a], j + 1)), (here(d), (d, j))]
+            else:                      # served or disabled here, or not yet
+                alts = [(f"({here(d)} && (last == {code[a]} || !EN_{a}))", (d, j + 1)),
+                        (here(d), (d, j))]
+        out.append(f"{loc(d, j)}:\n  do")
+        out += [f"  :: {c} -> goto {loc(*t)}" for c, t in alts]
+        out.append("  od;")
+        for _, t in alts:
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return out
+
+
+def _system(prog: Program, ex: Explorer, m: Any, fair: tuple[int, ...]) -> tuple[
+        list[str], list[Claim], dict[str, list[str]], dict[int, int], int, str]:
+    """The model without its claim: declarations, one process per fairness actor and the
+    environment (each step storing its class's code in `last`: its index in `fair` plus
+    one, 0 for other classes, ENV_LAST for the environment), EN_<class> for every class
+    of `fair`; and the claim branches (LIVE-RUN's exact schedule(j) conjunct added), the
+    codes, the strongly fair mask and the `exhausted` predicate's text."""
     live.prepare(ex)
     strong = live._masks(ex)[1]
     code = {a: j + 1 for j, a in enumerate(fair)}
@@ -162,32 +251,35 @@ def generate_live(prog: Program, ex: Explorer, wide: frozenset[str] = frozenset(
             if gs:
                 c.text = f"({c.text} && !({' || '.join(gs)}))"
     exhausted = live._m_exhausted(ex).text(m.tr.field)
+    return out, cl, procs, code, strong, exhausted
+
+
+def _branch(i: int, inv: str, fair: tuple[int, ...], code: dict[int, int],
+            strong: int) -> list[str]:
+    """The claim's states of branch i from `guess_<i>` on: a guessed set of strongly
+    fair classes disabled on the whole cycle, then a counter over the classes still owed
+    (each taken, or for a weak class disabled somewhere), degeneralized into one
+    accepting state per guess."""
+    out = []
     strong_fair = [a for a in fair if (1 << a) & strong]
-    out.append("never {\nT0_init:\n  do\n  :: true")
-    for i, c in enumerate(cl):
-        out.append(f"  :: ({c.text} && !{exhausted} && last != {ENV_LAST}) -> goto guess_{i}")
-    out.append("  od;")
-    for i, c in enumerate(cl):
-        inv = f"({c.text} && !{exhausted} && last != {ENV_LAST})"
-        subsets = [tuple(a for b, a in enumerate(strong_fair) if n >> b & 1)
-                   for n in range(1 << len(strong_fair))]
-        out.append(f"guess_{i}:\n  if")
-        out += [f"  :: {_off(inv, d)} -> goto w_{i}_{n}_0" for n, d in enumerate(subsets)]
-        out.append("  fi;")
-        for n, d in enumerate(subsets):
-            here = _off(inv, d)
-            owed = [a for a in fair if a not in d]
-            for j, a in enumerate(owed):
-                sat = (f"last == {code[a]}" if (1 << a) & strong
-                       else f"(last == {code[a]} || !EN_{a})")
-                nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
-                out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
-                           f"\n  :: {here}\n  od;")
-            if not owed:
-                out.append(f"w_{i}_{n}_0:\n  do\n  :: {here} -> goto accept_{i}_{n}\n  od;")
-            out.append(f"accept_{i}_{n}:\n  do\n  :: {here} -> goto w_{i}_{n}_0\n  od;")
-    out.append("}")
-    return "\n".join(out) + "\n", cl, list(procs)
+    subsets = [tuple(a for b, a in enumerate(strong_fair) if n >> b & 1)
+               for n in range(1 << len(strong_fair))]
+    out.append(f"guess_{i}:\n  if")
+    out += [f"  :: {_off(inv, d)} -> goto w_{i}_{n}_0" for n, d in enumerate(subsets)]
+    out.append("  fi;")
+    for n, d in enumerate(subsets):
+        here = _off(inv, d)
+        owed = [a for a in fair if a not in d]
+        for j, a in enumerate(owed):
+            sat = (f"last == {code[a]}" if (1 << a) & strong
+                   else f"(last == {code[a]} || !EN_{a})")
+            nxt = f"w_{i}_{n}_{j + 1}" if j + 1 < len(owed) else f"accept_{i}_{n}"
+            out.append(f"w_{i}_{n}_{j}:\n  do\n  :: ({here} && {sat}) -> goto {nxt}"
+                       f"\n  :: {here}\n  od;")
+        if not owed:
+            out.append(f"w_{i}_{n}_0:\n  do\n  :: {here} -> goto accept_{i}_{n}\n  od;")
+        out.append(f"accept_{i}_{n}:\n  do\n  :: {here} -> goto w_{i}_{n}_0\n  od;")
+    return out
 
 
 def _off(inv: str, classes: tuple[int, ...]) -> str:
@@ -354,18 +446,32 @@ def check_live(prog: Program, max_rounds: int = 8, **kw: Any) -> LiveVerdict:
 
 def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
     """The first of the run's lassos that reproduces under our fairness, or its first;
-    and the fairness classes that make the others unfair (in the order found)."""
-    from entersys.cmd_replay import reproduces, unfair_classes
-    from entersys.oracle.replay import replay
+    and the fairness classes that make the others unfair (in the order found). Each
+    lasso is replayed through our steps (every step's guard checked, no invariants: the
+    safety search already holds); the prefix a lasso shares with the previous one (SPIN's
+    depth-first trails share most of theirs, and run to 10^5 steps at 2/2/2) is replayed
+    once; the cycle is judged by cmd_replay's lasso check (it closes and is fair under our
+    classes, or only the environment can step after it)."""
+    from entersys.cmd_replay import _lasso_reproduces, unfair_classes
 
     insts = prog.instances()
     ex = Explorer(prog, symmetry=False)
     exhausted = live._m_exhausted(ex)
     first: LiveVerdict | None = None
     learned: list[int] = []
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+    done: tuple[list[int], list[list[int]]] = ([], [_initial(prog)])
     for prefix, cycle in run.lassos:
+        if (tuple(prefix), tuple(cycle)) in seen:  # SPIN may report one lasso twice
+            continue
+        seen.add((tuple(prefix), tuple(cycle)))
         v = LiveVerdict(run, [insts[k].label for k in prefix + cycle], len(prefix))
-        raw = replay(prog, v.labels).states
+        done = _along(prog, prefix + cycle, done)
+        raw = done[1]
+        if len(raw) <= len(prefix) + len(cycle):
+            v.why = f"step {len(raw)} ({v.labels[len(raw) - 1]}) is not enabled in our model"
+            first = first or v
+            continue
         states = [list(st) for st in raw]
         for st in states:
             normalize_ticks(prog.layout, st)
@@ -377,16 +483,53 @@ def _replayed(prog: Program, run: LiveRun) -> tuple[LiveVerdict, list[int]]:
                 who = "" if c.about is None else f" ({c.prop.per.upper()}{c.about})"
                 v.pending.append(c.prop.id + who)
         prop = v.pending[0].split()[0] if v.pending else "lasso"
-        v.reproduces, v.why = reproduces(prog, v.labels, prop, v.loop)
+        at = v.loop if cycle else 0  # a stall is judged on the whole trace, as replay does
+        v.reproduces, v.why = _lasso_reproduces(prog, [list(x) for x in raw[at:]], prop,
+                                                v.labels[at:])
         first = first or v
         if v.reproduces:
             run.prefix, run.cycle = prefix, cycle
             return v, learned
-        if states[-1] in states[:-1]:
-            start = states.index(states[-1])
-            for a, _why in unfair_classes(prog, [list(x) for x in raw[start:]],
-                                          v.labels[start:]):
-                if a is not None and a not in learned:
-                    learned.append(a)
+        if cyc[-1] in cyc[:-1]:
+            start = v.loop + cyc.index(cyc[-1])
+            why = unfair_classes(prog, [list(x) for x in raw[start:]], v.labels[start:])
+        elif not cycle:  # the environment's stutter alone: every class enabled is owed
+            why = unfair_classes(prog, [list(raw[-1]), list(raw[-1])], [])
+        else:
+            why = []
+        for a, _why in why:
+            if a is not None and a not in learned:
+                learned.append(a)
     assert first is not None
     return first, learned
+
+
+def _initial(prog: Program) -> list[int]:
+    from entersys.model.state import initial_state
+
+    return list(initial_state(prog.layout, prog.labels))
+
+
+def _along(prog: Program, ks: list[int], done: tuple[list[int], list[list[int]]]
+           ) -> tuple[list[int], list[list[int]]]:
+    """(ks, the states along instance numbers `ks` from the initial state), reusing
+    `done` (an earlier call's result) for the common prefix. Stops at the first step
+    whose guard is false (fewer states than len(ks) + 1)."""
+    from entersys.model.ops import CONCRETE
+    from entersys.model.state import View
+
+    old, states = done
+    n = 0
+    while n < min(len(old), len(ks), len(states) - 1) and old[n] == ks[n]:
+        n += 1
+    out = states[:n + 1]
+    insts = prog.instances()
+    s = list(out[-1])
+    for k in ks[n:]:
+        guard, writes = prog.apply(insts[k], View(prog.layout, CONCRETE, s.__getitem__))
+        if not guard:
+            break
+        for pos, val in writes.items():
+            s[pos] = val
+        out.append(list(s))
+    return ks, out

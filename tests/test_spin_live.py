@@ -140,12 +140,14 @@ def test_spin_explore_gives_the_native_verdicts_with_liveness_auto(cli, tmp_path
                 "--engine", engine, "--format", "json", "--out", str(out))
         assert r.returncode == 0, r.stderr
         runs[engine] = json.loads(out.read_text())["results"]
-    spin_live = [x for x in runs["spin"] if x["kind"] == "liveness"]
-    native_live = [x for x in runs["native"] if x["kind"] == "liveness"]
-    assert len(spin_live) == 1 and native_live
-    assert spin_live[0]["verdict"] == "holds" and spin_live[0]["details"]["complete"]
-    assert spin_live[0]["details"]["searches"] >= 1
-    assert all(x["verdict"] == "holds" for x in native_live)
+    # one record per LIVE-* property in both, with the native id plus `.spin`
+    spin_live = {x["id"].replace(".spin.", "."): x for x in runs["spin"]
+                 if x["kind"] == "liveness"}
+    native_live = {x["id"]: x for x in runs["native"] if x["kind"] == "liveness"}
+    assert spin_live.keys() == native_live.keys() and native_live
+    for rid, x in spin_live.items():
+        assert x["verdict"] == native_live[rid]["verdict"] == "holds", rid
+        assert x["details"]["complete"] and x["details"]["searches"] >= 1
     safety = {e: next(x for x in runs[e] if x["kind"] == "explore") for e in runs}
     assert safety["spin"]["verdict"] == safety["native"]["verdict"] == "holds"
 
