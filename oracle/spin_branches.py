@@ -49,6 +49,7 @@ from entersys.oracle.spin_live import (
     LiveVerdict,
     _replayed,
     generate_named,
+    read_lassos,
 )
 
 WEAK_MODES = ("spin", "claim")
@@ -268,24 +269,12 @@ def _pan(prog: Program, src: str, pan: Path, args: list[str], run: LiveRun,
         run.bytes_per_state = sr.bytes_per_state
         run.seconds = sr.seconds or run.seconds
         run.complete = sr.complete
-        for n in range(1, max_trails + 1):
-            if not (d / f"model.pml{n}.trail").exists():
-                break
-            # pan replays its own trail (compiled: 10-100x faster than `spin -t`)
-            claim = args[args.index("-N") + 1]
-            t = subprocess.run(["./pan", "-N", claim, f"-r{n}"], cwd=d, capture_output=True,
-                               text=True, timeout=timeout)
-            rng = re.search(r"^\s*RANGE (-?\d+)$", t.stdout, re.M)
-            if rng:
-                return cpu, prog.layout.names[int(rng.group(1))]
-            head, mark, tail = t.stdout.partition("START OF CYCLE")
-            if not mark:
-                raise SpinError(f"SPIN's acceptance trail {n} has no cycle")
-            run.lassos.append(([int(x) for x in re.findall(r"^\s*STEP (\d+)$", head, re.M)],
-                               [int(x) for x in re.findall(r"^\s*STEP (\d+)$", tail, re.M)]))
-        run.found = bool(run.lassos)
-        if run.found:
-            run.prefix, run.cycle = run.lassos[0]
+        # pan replays its own trail (compiled: 10-100x faster than `spin -t`)
+        claim = args[args.index("-N") + 1]
+        overflow = read_lassos(run, d, lambda n: ["./pan", "-N", claim, f"-r{n}"],
+                               max_trails, timeout)
+        if overflow is not None:
+            return cpu, prog.layout.names[overflow]
     return cpu, None
 
 

@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,23 +365,37 @@ def _run_live_once(prog: Program, memory_mb: int | None, hash_bits: int, max_dep
         run.states, run.transitions, run.memory_mb = sr.states, sr.transitions, sr.memory_mb
         run.bytes_per_state = sr.bytes_per_state
         run.complete = sr.complete
-        for n in range(1, max_trails + 1):
-            if not (d / f"model.pml{n}.trail").exists():
-                break
-            t = subprocess.run(["spin", f"-t{n}", "model.pml"], cwd=d, capture_output=True,
-                               text=True, timeout=timeout)
-            rng = re.search(r"^\s*RANGE (-?\d+)$", t.stdout, re.M)
-            if rng:
-                return run, prog.layout.names[int(rng.group(1))]
-            head, mark, tail = t.stdout.partition("START OF CYCLE")
-            if not mark:
-                raise SpinError(f"SPIN's acceptance trail {n} has no cycle")
-            run.lassos.append(([int(x) for x in re.findall(r"^\s*STEP (\d+)$", head, re.M)],
-                               [int(x) for x in re.findall(r"^\s*STEP (\d+)$", tail, re.M)]))
-        run.found = bool(run.lassos)
-        if run.found:
-            run.prefix, run.cycle = run.lassos[0]
+        overflow = read_lassos(run, d, lambda n: ["spin", f"-t{n}", "model.pml"],
+                               max_trails, timeout)
+        if overflow is not None:
+            return run, prog.layout.names[overflow]
     return run, None
+
+
+def read_lassos(run: LiveRun, d: Path, replay: Callable[[int], list[str]], max_trails: int,
+                timeout: float) -> int | None:
+    """Replay pan's acceptance trails model.pml1.trail ... (at most `max_trails`) in
+    directory `d` with the command `replay(n)` and append each lasso (prefix and cycle
+    step numbers, the `STEP k` lines the model prints) to run.lassos; set run.found,
+    run.prefix and run.cycle from the first. Returns the layout position of a field whose
+    range assertion a trail broke (the model must be widened), else None. Raises
+    SpinError for a trail with no cycle, subprocess.TimeoutExpired past `timeout` s."""
+    for n in range(1, max_trails + 1):
+        if not (d / f"model.pml{n}.trail").exists():
+            break
+        t = subprocess.run(replay(n), cwd=d, capture_output=True, text=True, timeout=timeout)
+        rng = re.search(r"^\s*RANGE (-?\d+)$", t.stdout, re.M)
+        if rng:
+            return int(rng.group(1))
+        head, mark, tail = t.stdout.partition("START OF CYCLE")
+        if not mark:
+            raise SpinError(f"SPIN's acceptance trail {n} has no cycle")
+        run.lassos.append(([int(x) for x in re.findall(r"^\s*STEP (\d+)$", head, re.M)],
+                           [int(x) for x in re.findall(r"^\s*STEP (\d+)$", tail, re.M)]))
+    run.found = bool(run.lassos)
+    if run.found:
+        run.prefix, run.cycle = run.lassos[0]
+    return None
 
 
 @dataclass

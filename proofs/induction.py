@@ -289,9 +289,9 @@ def houdini(tr: Transition, cands: list[Candidate], timeout_ms: int = TIMEOUT_MS
     return "inductive", [cands[n] for n in sorted(live)], rounds
 
 
-def _vars_of(t: Any) -> set[int]:
-    """Ids of the state variables a term reads."""
-    out: set[int] = set()
+def free_consts(t: Any) -> list[Any]:
+    """The uninterpreted constants (state variables) a Z3 term reads, each once."""
+    out: list[Any] = []
     seen: set[int] = set()
     todo = [t]
     while todo:
@@ -300,9 +300,14 @@ def _vars_of(t: Any) -> set[int]:
             continue
         seen.add(x.get_id())
         if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(x.get_id())
+            out.append(x)
         todo.extend(x.children())
     return out
+
+
+def _vars_of(t: Any) -> set[int]:
+    """Ids of the state variables a term reads."""
+    return {x.get_id() for x in free_consts(t)}
 
 
 def prove(prog: Program, inv_ids: list[str] | None = None, timeout_ms: int = TIMEOUT_MS,

@@ -20,6 +20,7 @@ from typing import Any
 import z3
 from entersys.model.program import Program
 from entersys.oracle.compiled import TermTranslator
+from entersys.proofs.induction import free_consts
 from entersys.proofs.protocol_z3 import SymbolicState
 
 KINDS = ("m", "p", "g")
@@ -51,18 +52,7 @@ def _entities(small: Program, term: Any) -> set[str]:
 
 def _positions(term: Any) -> set[int]:
     """Positions of the state fields (sym.vars, named s<pos>_<field>) a term reads."""
-    out: set[int] = set()
-    seen: set[int] = set()
-    todo = [term]
-    while todo:
-        x = todo.pop()
-        if x.get_id() in seen:
-            continue
-        seen.add(x.get_id())
-        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(int(x.decl().name()[1:].split("_", 1)[0]))
-        todo.extend(x.children())
-    return out
+    return {int(x.decl().name()[1:].split("_", 1)[0]) for x in free_consts(term)}
 
 
 class _Lift:
