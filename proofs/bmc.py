@@ -124,36 +124,10 @@ def bmc_deepening(prog: Program, depth: int, inv_ids: Sequence[str] | None = Non
     which prunes the deeper queries. Stops at the first violation ("refuted", the
     interleaving steps up to it), at `depth` ("holds"), or when a query is unknown or the
     wall-clock `budget_s` is spent ("unknown", `depth` = the last depth shown to hold)."""
-    from entersys.proofs.unroll import Unrolling
+    from entersys.proofs.bmc_lemmas import bmc_with_lemmas
 
-    t0 = time.perf_counter()
-    tr = tr or Transition(prog)
-    ids = list(inv_ids) if inv_ids is not None else list(tr.inv_terms)
-    s = z3.SolverFor("QF_BV")
-    s.set("random_seed", SEED)
-    u = Unrolling(tr, s, depth, semantics)
-    queries = 0
-    for k in range(depth + 1):
-        if k > 0:
-            u.extend()
-        good = [u.at(tr.inv_terms[i], k) for i in ids]
-        lit = z3.Bool(f"bad@{k}")
-        s.add(z3.Implies(lit, z3.Or(*[z3.Not(g) for g in good])))
-        left = budget_s - (time.perf_counter() - t0)
-        s.set("timeout", max(1, int(min(timeout_ms, left * 1000))))
-        r = s.check(lit) if left > 0 else z3.unknown
-        queries += 1
-        if r == z3.sat:
-            m = s.model()
-            violated = [i for i, g in zip(ids, good)
-                        if z3.is_false(m.eval(g, model_completion=True))]
-            return BmcRun("refuted", k, u.labels(m, k), violated,
-                          time.perf_counter() - t0, queries)
-        if r != z3.unsat:
-            return BmcRun("unknown", k - 1, seconds=time.perf_counter() - t0,
-                          queries=queries)
-        s.add(z3.Not(lit), *good)
-    return BmcRun("holds", depth, seconds=time.perf_counter() - t0, queries=queries)
+    return bmc_with_lemmas(tr or Transition(prog), depth, [], budget_s, timeout_ms,
+                           semantics, inv_ids=inv_ids)[0]
 
 
 def _val(m: z3.ModelRef, t: Any) -> int:

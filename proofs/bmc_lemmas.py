@@ -30,8 +30,11 @@ class DepthLog:
 
 def bmc_with_lemmas(tr: Transition, depth: int, lemmas: Sequence[Lemma], budget_s: float,
                     timeout_ms: int = TIMEOUT_MS, semantics: str = "rounds",
-                    log: Callable[[str], None] | None = None) -> tuple[BmcRun, DepthLog]:
-    """Check every named invariant of `tr` in every state reachable within `depth` BMC
+                    log: Callable[[str], None] | None = None,
+                    inv_ids: Sequence[str] | None = None) -> tuple[BmcRun, DepthLog]:
+    """Check every named invariant of `tr` (or those of `inv_ids`; once shown at a depth
+    they are asserted there, which prunes the deeper queries) in every state reachable
+    within `depth` BMC
     steps (entersys.proofs.unroll, `semantics`), with `lemmas` (each true in every
     reachable state: the caller's proof) asserted at every frame. Returns ("holds",
     "refuted" with its interleaving steps, or "unknown" with the last depth shown to hold
@@ -40,7 +43,7 @@ def bmc_with_lemmas(tr: Transition, depth: int, lemmas: Sequence[Lemma], budget_
     from entersys.proofs.unroll import Unrolling
 
     t0 = time.perf_counter()
-    ids = list(tr.inv_terms)
+    ids = list(inv_ids) if inv_ids is not None else list(tr.inv_terms)
     s = z3.SolverFor("QF_BV")
     s.set("random_seed", SEED)
     u = Unrolling(tr, s, depth, semantics)
