@@ -92,7 +92,7 @@ class NarrowLasso:
         s = z3.Then("simplify", "bit-blast", "sat").solver()
         s.set("timeout", self.timeout_ms)
         s.set("random_seed", SEED)
-        u = _Micro(self.tr, s, depth, semantics, tag="z")
+        u = Unrolling(self.tr, s, depth, semantics, tag="z")
         for _ in range(depth):
             u.extend()
         # micro-steps: one actor's sub-step each (a step or a stutter); fr[i] the state
@@ -200,26 +200,6 @@ class NarrowLasso:
             ch = z3.Or(*[w != u.svars[p] for p, w in u.writes[a].items()])
             out[a] = z3.substitute(z3.And(g, ch), *sub)
         return out
-
-
-class _Micro(Unrolling):
-    """The unrolling with every actor's sub-step recorded: `micro` lists (the state before
-    it, {instance: fired literal}) per sub-step, in order."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.micro: list[tuple[list[Any], dict[int, Any]]] = []
-
-    def extend(self) -> None:
-        k = len(self.fired)
-        cur = list(self.frames[k])
-        fired: list[tuple[int, Any]] = []
-        for j, group in enumerate(self.groups):
-            n0, pre = len(fired), cur
-            cur = self._substep(cur, group, f"{self.tag}{k}.{j}", fired)
-            self.micro.append((pre, dict(fired[n0:])))
-        self.frames.append(cur)
-        self.fired.append(fired)
 
 
 def search(prog: Program, depth: int, ids: Sequence[str] | None = None,

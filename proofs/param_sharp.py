@@ -10,14 +10,12 @@ induction involves; `conjuncts` splits a target into conjuncts over few objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3
 from entersys.model.program import Program
-from entersys.proofs import protocol_z3, transition
+from entersys.proofs import protocol_z3
 from entersys.proofs.induction import _vars_of
 from entersys.proofs.param_families import REF_KINDS
 from entersys.proofs.transition import Transition
@@ -49,21 +47,10 @@ class _OtherState(protocol_z3.SymbolicState):
         self.view = View(prog.layout, OtherOps(), self.vars.__getitem__)
 
 
-@contextmanager
-def _other_reading() -> Iterator[None]:
-    saved = transition.SymbolicState
-    transition.SymbolicState = _OtherState  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        transition.SymbolicState = saved  # type: ignore[misc]
-
-
 def sharp(prog: Program) -> tuple[Transition, dict[str, int]]:
     """T# of `prog`: the Transition under OtherOps with every aggregate over the Ms, Ps
     and Gs abstracted; returns it and label -> aggregates abstracted."""
-    with _other_reading():
-        tr = Transition(prog)
+    tr = Transition(prog, sym=_OtherState(prog))
     abstracted: dict[str, int] = {}
     for kind in KINDS:
         for lab, n in abstract_aggregates(tr, kind).items():

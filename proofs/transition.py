@@ -51,11 +51,14 @@ class Frame:
 class Transition:
     """T for one Program: `step(pre, act, post)` is a Z3 formula; `invariant(inv, frame)`
     instantiates a named invariant at a frame. Shapes: a frame has len(prog.layout) Int
-    variables; `act` ranges over 0..len(instances)-1."""
+    variables; `act` ranges over 0..len(instances)-1. `sym`: the symbolic state the steps
+    are read over (default SymbolicState(prog); a subclass may read them with other Ops,
+    as entersys.proofs.param_sharp's T# does)."""
 
-    def __init__(self, prog: Program, invariants: Sequence[Invariant] | None = None) -> None:
+    def __init__(self, prog: Program, invariants: Sequence[Invariant] | None = None,
+                 sym: SymbolicState | None = None) -> None:
         self.prog = prog
-        self.sym = SymbolicState(prog)
+        self.sym = sym or SymbolicState(prog)
         self.instances: list[Instance] = list(prog.instances())
         steps = [symbolic_step(prog, inst, self.sym) for inst in self.instances]
         self.guards = [_b(st.guard) for st in steps]

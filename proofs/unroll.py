@@ -34,8 +34,10 @@ class Unrolling:
     """Frames of narrow bit-vectors from the initial state, extended one BMC step at a
     time into a solver (`extend`). `frames[k]` is the state after k BMC steps (a list of
     bit-vector terms, one per Layout position); `fired[k]` the (instance index, Boolean)
-    pairs of BMC step k, in firing order. `steps_bound` is the number of interleaving
-    steps the widths must hold (rounds * actors)."""
+    pairs of BMC step k, in firing order; `micro` the same per actor's sub-step (one per BMC
+    step in interleaving semantics, one per actor in rounds) with the state before it.
+    `steps_bound` is the number of interleaving steps the widths must hold (rounds *
+    actors)."""
 
     def __init__(self, tr: Transition, solver: z3.Solver, depth: int,
                  semantics: str = "interleaving", tag: str = "u") -> None:
@@ -80,6 +82,8 @@ class Unrolling:
         self._substs: list[Subst] = []
         self._to_named = Subst(tr.sym.vars, [z3.Int(f"sym.{n}") for n in names])
         self.fired: list[list[tuple[int, Any]]] = []
+        # per actor's sub-step, in order: (the state before it, {instance: fired literal})
+        self.micro: list[tuple[list[Any], dict[int, Any]]] = []
 
     @staticmethod
     def _fit(val: Any, w: int) -> Any:
@@ -117,7 +121,9 @@ class Unrolling:
         cur = list(self.frames[k])
         fired: list[tuple[int, Any]] = []
         for j, group in enumerate(self.groups):
+            n0, pre = len(fired), cur
             cur = self._substep(cur, group, f"{self.tag}{k}.{j}", fired)
+            self.micro.append((pre, dict(fired[n0:])))
         self.frames.append(cur)
         self.fired.append(fired)
 
