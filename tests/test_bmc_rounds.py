@@ -71,11 +71,14 @@ def test_interleaving_unrolling_finds_the_shortest_kill() -> None:
 @pytest.mark.slow
 def test_rounds_kill_in_fewer_bmc_steps_and_replay() -> None:
     """N9-switch-first needs interleaving steps of M0 and a stopper (forEachP or
-    stop-the-world: Z3 may return either kill, depending on the solver's state) on the
-    catalog configuration; in rounds their steps share rounds."""
+    stop-the-world) on the catalog configuration; in rounds their steps share rounds.
+    Which violation Z3 returns depends on the solver's state (what the xdist worker
+    built before; with seeds 1-24: I0, I8, I0+I8 or I1, each one confirmed by the
+    interpreter), so the test asks for a violation and has the interpreter confirm
+    exactly the invariants Z3 names (counterexample below)."""
     prog = build_program(replace(MUTANT_CONFIG, go="1.27"), "1.27", "N9-switch-first")
     run = bmc_search(prog, 8, semantics="rounds")
-    assert run.status == "refuted" and "I0" in run.violated
+    assert run.status == "refuted" and run.violated
     assert run.depth < len(run.labels)  # more interleaving steps than rounds
     cex = counterexample(prog, run, "replay")  # raises unless the interpreter confirms
     assert len(cex.trace) == len(run.labels)
