@@ -488,6 +488,7 @@ def _explore(opts: argparse.Namespace, command: str) -> int:
 
 def _mutants(opts: argparse.Namespace, command: str) -> int:
     from entersys.model.mutants import GAPS, MUTANTS
+    from entersys.mutant_engines import DEFAULT as DEFAULT_ENGINE
     from entersys.mutant_engines import EngineError, engines, mutant_results
 
     _check_version(opts.go)
@@ -498,8 +499,9 @@ def _mutants(opts: argparse.Namespace, command: str) -> int:
         chosen = engines(opts)
     except EngineError as e:
         raise UsageError(str(e)) from None
-    if opts.hypothesis and (opts.engine or "all") in ("all", "hypothesis"):
-        raise UsageError(f"--hypothesis has no effect with --engine {opts.engine or 'all'}"
+    engine = opts.engine or DEFAULT_ENGINE
+    if opts.hypothesis and engine in ("all", "hypothesis"):
+        raise UsageError(f"--hypothesis has no effect with --engine {engine}"
                          ": the machine already runs there; use --engine explore "
                          "--hypothesis (or z3) to run both engines on every mutant")
     preflight({"--out": opts.out, **side_preflight(opts)})
